@@ -62,7 +62,7 @@ if [ -z "$PYTHON" ]; then
 fi
 
 # Rebuild the venv only when its interpreter or the requirements changed.
-stamp_of() { cat "$REPO_ROOT/requirements_test.txt" "$REPO_ROOT/custom_components/home_llm/manifest.json"; "$PYTHON" -VV; }
+stamp_of() { cat "$REPO_ROOT/requirements_test.txt"; "$PYTHON" -VV; }
 want="$(stamp_of | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$VENV/.home-llm-stamp" ] || [ "$(cat "$VENV/.home-llm-stamp")" != "$want" ]; then
   log "installing Home Assistant, llama-cpp-python and test tools into $VENV (first time: ~7 minutes)"

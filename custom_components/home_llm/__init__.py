@@ -1,0 +1,76 @@
+"""Home LLM: a conversation agent that runs a small language model locally with llama.cpp."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError
+
+from .const import (
+    CHAT_TEMPLATE_AUTO,
+    CONF_CHAT_TEMPLATE,
+    CONF_CONTEXT_LENGTH,
+    CONF_THREADS,
+    DEFAULT_CONTEXT_LENGTH,
+    DEFAULT_THREADS,
+    LOGGER,
+)
+from .gguf_metadata import InvalidGGUFError, read_gguf_metadata
+from .home_format import detect_template
+from .model_files import BundledModelMissingError, model_path_of
+from .worker_client import ModelLoadError, ModelWorker
+
+PLATFORMS = [Platform.CONVERSATION]
+
+
+@dataclass
+class HomeLLMRuntime:
+    """What the agents of one config entry share: the model worker and how to prompt it."""
+
+    worker: ModelWorker
+    chat_template: str  # a home_format template id, or "gguf" for the file's own template
+    gguf_chat_template: str | None
+
+
+type HomeLLMConfigEntry = ConfigEntry[HomeLLMRuntime]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> bool:
+    try:
+        path = model_path_of(entry.data)
+        info = await hass.async_add_executor_job(read_gguf_metadata, path)
+    except (BundledModelMissingError, InvalidGGUFError) as err:
+        raise ConfigEntryError(str(err)) from err
+
+    options = entry.options
+    template = options.get(CONF_CHAT_TEMPLATE, CHAT_TEMPLATE_AUTO)
+    if template == CHAT_TEMPLATE_AUTO:
+        template = detect_template(info.chat_template, info.architecture)
+    worker = ModelWorker(
+        str(path),
+        n_ctx=options.get(CONF_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH),
+        n_threads=options.get(CONF_THREADS, DEFAULT_THREADS) or None,
+    )
+    try:
+        await worker.start()
+    except ModelLoadError as err:
+        await worker.stop()
+        raise ConfigEntryError(f"Could not load {path.name}: {err}") from err
+    LOGGER.info("Loaded %s (%s, chat template %s)", path.name, info.architecture, template)
+
+    entry.runtime_data = HomeLLMRuntime(worker, template, info.chat_template)
+    entry.async_on_unload(worker.stop)
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> bool:
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def _async_reload(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)

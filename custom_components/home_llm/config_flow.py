@@ -1,0 +1,307 @@
+"""Config flow: pick a model (bundled, a local GGUF, or one from Hugging Face), then tune
+how it loads (options) and add conversation agents (subentries)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_NAME
+from homeassistant.core import callback
+from homeassistant.helpers import selector
+
+from .const import (
+    CHAT_TEMPLATE_AUTO,
+    CONF_CHAT_TEMPLATE,
+    CONF_CONTEXT_LENGTH,
+    CONF_EXTRA_ATTRIBUTES,
+    CONF_FILENAME,
+    CONF_IN_CONTEXT_EXAMPLES,
+    CONF_MAX_TOKENS,
+    CONF_MODEL_PATH,
+    CONF_MODEL_SOURCE,
+    CONF_PROMPT_PRESET,
+    CONF_QUANTIZATION,
+    CONF_REMEMBER_TURNS,
+    CONF_REPO_ID,
+    CONF_TEMPERATURE,
+    CONF_THREADS,
+    CONF_TOP_K,
+    CONF_TOP_P,
+    CONF_USE_GRAMMAR,
+    DEFAULT_AGENT_NAME,
+    DEFAULT_CONTEXT_LENGTH,
+    DEFAULT_IN_CONTEXT_EXAMPLES,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_QUANTIZATION,
+    DEFAULT_REMEMBER_TURNS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_THREADS,
+    DEFAULT_TOP_K,
+    DEFAULT_TOP_P,
+    DEFAULT_USE_GRAMMAR,
+    DOMAIN,
+    LOGGER,
+    MODELS_DIR,
+    SOURCE_BUNDLED,
+    SOURCE_HUGGINGFACE,
+    SOURCE_LOCAL_FILE,
+    SUBENTRY_CONVERSATION,
+)
+from .gguf_metadata import InvalidGGUFError, read_gguf_metadata
+from .home_format import DEFAULT_ATTRIBUTES, DEFAULT_PRESET, GGUF_TEMPLATE, PRESETS, TEMPLATES
+from .model_download import (
+    HubUnreachableError,
+    ModelDownloadError,
+    NoGGUFFilesError,
+    QuantizationNotFoundError,
+    RepoNotFoundError,
+    choose_file,
+    download_model,
+    find_gguf_files,
+)
+from .model_files import BundledModelMissingError, bundled_model_path
+
+DEFAULT_AGENT_OPTIONS: dict[str, Any] = {
+    CONF_PROMPT_PRESET: DEFAULT_PRESET,
+    CONF_TEMPERATURE: DEFAULT_TEMPERATURE,
+    CONF_TOP_P: DEFAULT_TOP_P,
+    CONF_TOP_K: DEFAULT_TOP_K,
+    CONF_MAX_TOKENS: DEFAULT_MAX_TOKENS,
+    CONF_IN_CONTEXT_EXAMPLES: DEFAULT_IN_CONTEXT_EXAMPLES,
+    CONF_EXTRA_ATTRIBUTES: list(DEFAULT_ATTRIBUTES),
+    CONF_USE_GRAMMAR: DEFAULT_USE_GRAMMAR,
+    CONF_REMEMBER_TURNS: DEFAULT_REMEMBER_TURNS,
+}
+
+
+def _default_subentry() -> dict[str, Any]:
+    return {"subentry_type": SUBENTRY_CONVERSATION, "data": dict(DEFAULT_AGENT_OPTIONS), "title": DEFAULT_AGENT_NAME, "unique_id": None}
+
+
+class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Adds one model; its first conversation agent comes with it."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        self._repo_id = ""
+        self._filename = ""
+        self._available: list[str] = []
+        self._download_task: asyncio.Task[Path] | None = None
+        self._download_error = ""
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> HomeLLMOptionsFlow:
+        return HomeLLMOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(cls, config_entry: ConfigEntry) -> dict[str, type[ConfigSubentryFlow]]:
+        return {SUBENTRY_CONVERSATION: ConversationSubentryFlow}
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return self.async_show_menu(step_id="user", menu_options=[SOURCE_BUNDLED, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE])
+
+    async def async_step_bundled(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        try:
+            path = await self.hass.async_add_executor_job(bundled_model_path)
+            await self.hass.async_add_executor_job(read_gguf_metadata, path)
+        except (BundledModelMissingError, InvalidGGUFError) as err:
+            return self.async_abort(reason="bundled_model_missing", description_placeholders={"error": str(err)})
+        await self.async_set_unique_id(SOURCE_BUNDLED)
+        self._abort_if_unique_id_configured()
+        return self._create_model_entry("SmolLM2 135M Instruct (bundled)", {CONF_MODEL_SOURCE: SOURCE_BUNDLED})
+
+    async def async_step_local_file(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            path = Path(user_input[CONF_MODEL_PATH]).expanduser()
+            try:
+                info = await self.hass.async_add_executor_job(read_gguf_metadata, path)
+            except InvalidGGUFError as err:
+                errors[CONF_MODEL_PATH] = "file_not_found" if not path.exists() else "invalid_gguf"
+                placeholders["error"] = str(err)
+            else:
+                await self.async_set_unique_id(str(path.resolve()))
+                self._abort_if_unique_id_configured()
+                title = info.name or path.stem
+                return self._create_model_entry(title, {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(path)})
+        schema = vol.Schema({vol.Required(CONF_MODEL_PATH, default=(user_input or {}).get(CONF_MODEL_PATH, "")): str})
+        return self.async_show_form(step_id="local_file", data_schema=schema, errors=errors, description_placeholders=placeholders)
+
+    async def async_step_huggingface(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            self._repo_id = user_input[CONF_REPO_ID].strip()
+            try:
+                files = await self.hass.async_add_executor_job(find_gguf_files, self._repo_id)
+                self._filename = choose_file(files, user_input[CONF_QUANTIZATION])
+            except QuantizationNotFoundError as err:
+                self._available = err.available
+                return await self.async_step_pick_quantization()
+            except HubUnreachableError as err:
+                errors["base"] = "hub_unreachable"
+                placeholders["error"] = str(err)
+            except RepoNotFoundError:
+                errors[CONF_REPO_ID] = "repo_not_found"
+            except NoGGUFFilesError:
+                errors[CONF_REPO_ID] = "no_gguf_files"
+            except ModelDownloadError as err:
+                errors["base"] = "download_failed"
+                placeholders["error"] = str(err)
+            else:
+                return await self.async_step_download()
+        defaults = user_input or {}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_REPO_ID, default=defaults.get(CONF_REPO_ID, "")): str,
+                vol.Required(CONF_QUANTIZATION, default=defaults.get(CONF_QUANTIZATION, DEFAULT_QUANTIZATION)): str,
+            }
+        )
+        return self.async_show_form(step_id="huggingface", data_schema=schema, errors=errors, description_placeholders=placeholders)
+
+    async def async_step_pick_quantization(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The requested quantization isn't in the repo: offer the files that are."""
+        if user_input is not None:
+            self._filename = user_input[CONF_FILENAME]
+            return await self.async_step_download()
+        schema = vol.Schema(
+            {vol.Required(CONF_FILENAME): selector.SelectSelector(selector.SelectSelectorConfig(options=self._available))}
+        )
+        return self.async_show_form(
+            step_id="pick_quantization", data_schema=schema, description_placeholders={"repo_id": self._repo_id}
+        )
+
+    async def async_step_download(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if self._download_task is None:
+            self._download_task = self.hass.async_create_task(self._async_download())
+        if not self._download_task.done():
+            return self.async_show_progress(
+                step_id="download",
+                progress_action="download",
+                progress_task=self._download_task,
+                description_placeholders={"filename": self._filename, "repo_id": self._repo_id},
+            )
+        try:
+            path = self._download_task.result()
+            await self.hass.async_add_executor_job(read_gguf_metadata, path)
+        except (ModelDownloadError, InvalidGGUFError) as err:
+            self._download_error = str(err)
+            return self.async_show_progress_done(next_step_id="download_failed")
+        self._model_path = path
+        return self.async_show_progress_done(next_step_id="download_done")
+
+    async def _async_download(self) -> Path:
+        dest = Path(self.hass.config.path(MODELS_DIR))
+
+        def progress(fraction: float) -> None:  # called from the download thread
+            self.hass.loop.call_soon_threadsafe(self.async_update_progress, fraction)
+
+        return await self.hass.async_add_executor_job(
+            lambda: download_model(self._repo_id, self._filename, dest, progress=progress)
+        )
+
+    async def async_step_download_done(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        await self.async_set_unique_id(str(self._model_path.resolve()))
+        self._abort_if_unique_id_configured()
+        return self._create_model_entry(
+            f"{self._repo_id} ({self._filename})",
+            {CONF_MODEL_SOURCE: SOURCE_HUGGINGFACE, CONF_MODEL_PATH: str(self._model_path), CONF_REPO_ID: self._repo_id, CONF_FILENAME: self._filename},
+        )
+
+    async def async_step_download_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        LOGGER.error("Downloading %s from %s failed: %s", self._filename, self._repo_id, self._download_error)
+        return self.async_abort(reason="download_failed", description_placeholders={"error": self._download_error})
+
+    def _create_model_entry(self, title: str, data: dict[str, Any]) -> ConfigFlowResult:
+        return self.async_create_entry(title=title, data=data, subentries=[_default_subentry()])
+
+
+def _int_box(low: int, high: int, step: int = 1) -> selector.NumberSelector:
+    return selector.NumberSelector(selector.NumberSelectorConfig(min=low, max=high, step=step, mode=selector.NumberSelectorMode.BOX))
+
+
+class HomeLLMOptionsFlow(OptionsFlow):
+    """How the model is loaded: chat template, context length, threads."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if user_input is not None:
+            user_input[CONF_CONTEXT_LENGTH] = int(user_input[CONF_CONTEXT_LENGTH])
+            user_input[CONF_THREADS] = int(user_input[CONF_THREADS])
+            return self.async_create_entry(data=user_input)
+        options = self.config_entry.options
+        templates = [CHAT_TEMPLATE_AUTO, *TEMPLATES, GGUF_TEMPLATE]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_CHAT_TEMPLATE, default=options.get(CONF_CHAT_TEMPLATE, CHAT_TEMPLATE_AUTO)): selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=templates, translation_key=CONF_CHAT_TEMPLATE)
+                ),
+                vol.Required(CONF_CONTEXT_LENGTH, default=options.get(CONF_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH)): _int_box(512, 131072, 256),
+                vol.Required(CONF_THREADS, default=options.get(CONF_THREADS, DEFAULT_THREADS)): _int_box(0, 256),
+            }
+        )
+        return self.async_show_form(step_id="init", data_schema=schema)
+
+
+class ConversationSubentryFlow(ConfigSubentryFlow):
+    """Adds or reconfigures one conversation agent: prompt, sampling, examples, attributes."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        if user_input is not None:
+            name = user_input.pop(CONF_NAME)
+            return self.async_create_entry(title=name, data=_clean(user_input))
+        return self.async_show_form(step_id="user", data_schema=_agent_schema(DEFAULT_AGENT_OPTIONS, name=DEFAULT_AGENT_NAME))
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        subentry = self._get_reconfigure_subentry()
+        if user_input is not None:
+            return self.async_update_and_abort(self._get_entry(), subentry, data=_clean(user_input))
+        return self.async_show_form(step_id="reconfigure", data_schema=_agent_schema({**DEFAULT_AGENT_OPTIONS, **subentry.data}))
+
+
+def _clean(user_input: dict[str, Any]) -> dict[str, Any]:
+    """Number selectors return floats; counts are integers."""
+    for key in (CONF_TOP_K, CONF_MAX_TOKENS, CONF_IN_CONTEXT_EXAMPLES, CONF_REMEMBER_TURNS):
+        user_input[key] = int(user_input[key])
+    return user_input
+
+
+def _agent_schema(values: dict[str, Any], name: str | None = None) -> vol.Schema:
+    fields: dict[Any, Any] = {}
+    if name is not None:
+        fields[vol.Required(CONF_NAME, default=name)] = str
+    fields.update(
+        {
+            vol.Required(CONF_PROMPT_PRESET, default=values[CONF_PROMPT_PRESET]): selector.SelectSelector(
+                selector.SelectSelectorConfig(options=list(PRESETS), translation_key=CONF_PROMPT_PRESET)
+            ),
+            vol.Required(CONF_IN_CONTEXT_EXAMPLES, default=values[CONF_IN_CONTEXT_EXAMPLES]): _int_box(0, 8),
+            vol.Required(CONF_TEMPERATURE, default=values[CONF_TEMPERATURE]): selector.NumberSelector(
+                selector.NumberSelectorConfig(min=0, max=2, step=0.05)
+            ),
+            vol.Required(CONF_TOP_P, default=values[CONF_TOP_P]): selector.NumberSelector(selector.NumberSelectorConfig(min=0, max=1, step=0.05)),
+            vol.Required(CONF_TOP_K, default=values[CONF_TOP_K]): _int_box(0, 200),
+            vol.Required(CONF_MAX_TOKENS, default=values[CONF_MAX_TOKENS]): _int_box(16, 2048),
+            vol.Required(CONF_USE_GRAMMAR, default=values[CONF_USE_GRAMMAR]): bool,
+            vol.Required(CONF_REMEMBER_TURNS, default=values[CONF_REMEMBER_TURNS]): _int_box(0, 10),
+            vol.Required(CONF_EXTRA_ATTRIBUTES, default=values[CONF_EXTRA_ATTRIBUTES]): selector.SelectSelector(
+                selector.SelectSelectorConfig(options=list(DEFAULT_ATTRIBUTES), multiple=True, custom_value=True)
+            ),
+        }
+    )
+    return vol.Schema(fields)

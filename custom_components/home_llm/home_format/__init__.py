@@ -1,0 +1,40 @@
+"""The Home format: the one source of truth for the prompt the model reads, the reply it
+writes, the grammar that constrains it and the validation that guards what runs.
+
+It imports nothing from Home Assistant: the integration, data/ and training/ all use it
+(data/ and training/ put custom_components/home_llm on sys.path and `import home_format`).
+"""
+
+from .chat_templates import GGUF_TEMPLATE, TEMPLATES, detect_template, render_chat, stop_strings
+from .grammar import build_grammar
+from .home import Entity, Home, ServiceCall
+from .prompt import DEFAULT_ATTRIBUTES, DEFAULT_PERSONA, DEFAULT_PRESET, PRESETS, render_system_prompt
+from .reply import ModelCall, ParsedReply, parse_reply, render_reply
+from .services import SERVICES, SUPPORTED_DOMAINS
+from .validation import Rejection, to_model_call, validate_calls
+
+__all__ = [
+    "DEFAULT_ATTRIBUTES",
+    "DEFAULT_PERSONA",
+    "DEFAULT_PRESET",
+    "GGUF_TEMPLATE",
+    "PRESETS",
+    "SERVICES",
+    "SUPPORTED_DOMAINS",
+    "TEMPLATES",
+    "Entity",
+    "Home",
+    "ModelCall",
+    "ParsedReply",
+    "Rejection",
+    "ServiceCall",
+    "build_grammar",
+    "detect_template",
+    "parse_reply",
+    "render_chat",
+    "render_reply",
+    "render_system_prompt",
+    "stop_strings",
+    "to_model_call",
+    "validate_calls",
+]

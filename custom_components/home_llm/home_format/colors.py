@@ -1,0 +1,35 @@
+"""Colour names <-> RGB, so device lines say "red (255, 0, 0)" and models may answer with a name."""
+
+from __future__ import annotations
+
+# Deliberately short: names people say to a voice assistant, at saturated values.
+COLORS: dict[str, tuple[int, int, int]] = {
+    "red": (255, 0, 0),
+    "orange": (255, 165, 0),
+    "yellow": (255, 255, 0),
+    "green": (0, 255, 0),
+    "cyan": (0, 255, 255),
+    "blue": (0, 0, 255),
+    "purple": (128, 0, 128),
+    "magenta": (255, 0, 255),
+    "pink": (255, 192, 203),
+    "white": (255, 255, 255),
+    "warm white": (255, 214, 170),
+    "cool white": (202, 218, 255),
+    "lime": (191, 255, 0),
+    "teal": (0, 128, 128),
+    "turquoise": (64, 224, 208),
+    "lavender": (230, 230, 250),
+    "gold": (255, 215, 0),
+    "coral": (255, 127, 80),
+    "brown": (165, 42, 42),
+}
+
+
+def nearest_color_name(rgb: tuple[int, int, int] | list[int]) -> str:
+    r, g, b = rgb
+    return min(COLORS, key=lambda n: (COLORS[n][0] - r) ** 2 + (COLORS[n][1] - g) ** 2 + (COLORS[n][2] - b) ** 2)
+
+
+def rgb_of(name: str) -> tuple[int, int, int] | None:
+    return COLORS.get(name.strip().lower())

@@ -1,0 +1,204 @@
+"""The system prompt: persona, services, devices and their states, in two presets.
+
+`home_v3` reproduces the format the published Home models (Home-3B-v3, Home-1B-v3) were
+trained on. `home_llm` is our own: it carries areas and aliases and puts what rarely
+changes first (persona, services, devices, examples) and what changes often last (states,
+oldest change first, then the time and the speaker's area), so the worker's KV cache of the
+long stable head survives state changes and a request pays only for the changed tail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from .colors import nearest_color_name
+from .home import Entity, Home
+from .reply import ModelCall, render_reply
+from .services import SERVICES, services_for
+
+DEFAULT_PERSONA = "Al"
+PERSONA_TEMPLATE = (
+    "You are '{name}', a helpful AI Assistant that controls the devices in a house. "
+    "Complete the following task as instructed with the information provided only."
+)
+
+# Attributes shown on device lines unless the user configures others.
+DEFAULT_ATTRIBUTES = (
+    "brightness",
+    "rgb_color",
+    "color_temp_kelvin",
+    "temperature",
+    "current_temperature",
+    "humidity",
+    "fan_mode",
+    "percentage",
+    "current_position",
+    "media_title",
+    "volume_level",
+    "unit_of_measurement",
+)
+
+
+@dataclass(frozen=True)
+class PromptPreset:
+    id: str
+    compat: bool  # True: exactly what the published Home models saw
+
+
+PRESETS: dict[str, PromptPreset] = {
+    "home_llm": PromptPreset("home_llm", compat=False),
+    "home_v3": PromptPreset("home_v3", compat=True),
+}
+DEFAULT_PRESET = "home_llm"
+
+_UNSAFE = re.compile(r"[`\r\n\t]+|\s{2,}")
+
+
+def clean_text(text: str) -> str:
+    """Names come from users and integrations: keep them on one line and free of fences."""
+    return _UNSAFE.sub(" ", str(text)).strip()
+
+
+def format_time(now: datetime) -> str:
+    return now.strftime("%I:%M %p on %A %B %d, %Y").replace(" 0", " ")
+
+
+def render_state(entity: Entity, attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES, temperature_unit: str = "°C") -> str:
+    """`on;80%;red (255, 0, 0)`: the state, then the shown attributes the way Home models read them."""
+    attrs = entity.attributes
+    parts = [clean_text(entity.state)]
+
+    def show(key: str) -> bool:
+        return key in attributes and attrs.get(key) is not None
+
+    if show("brightness"):
+        parts.append(f"{round(attrs['brightness'] * 100 / 255)}%")
+    if show("rgb_color"):
+        rgb = tuple(int(c) for c in attrs["rgb_color"])
+        parts.append(f"{nearest_color_name(rgb)} {rgb}")
+    if show("color_temp_kelvin"):
+        parts.append(f"{attrs['color_temp_kelvin']}K")
+    if show("percentage"):
+        parts.append(f"{attrs['percentage']}%")
+    if show("current_position"):
+        parts.append(f"position {attrs['current_position']}%")
+    if show("temperature"):
+        parts.append(f"{_number(attrs['temperature'])}{temperature_unit}")
+    if show("current_temperature"):
+        parts.append(f"currently {_number(attrs['current_temperature'])}{temperature_unit}")
+    if show("humidity"):
+        parts.append(f"{_number(attrs['humidity'])}%")
+    if show("fan_mode"):
+        parts.append(f"fan {clean_text(attrs['fan_mode'])}")
+    if show("media_title"):
+        parts.append(f"'{clean_text(attrs['media_title'])}'")
+    if show("volume_level"):
+        parts.append(f"vol={round(attrs['volume_level'] * 100)}")
+    if show("unit_of_measurement"):
+        parts[0] = f"{parts[0]} {clean_text(attrs['unit_of_measurement'])}"
+    known = set(DEFAULT_ATTRIBUTES)
+    for key in attributes:  # extra attributes the user chose to expose
+        if key not in known and attrs.get(key) is not None:
+            parts.append(f"{key}={clean_text(attrs[key])}")
+    return ";".join(parts)
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def render_services(home: Home, *, compat: bool) -> str:
+    domains = list(dict.fromkeys(e.domain for e in home.entities if e.domain in SERVICES))
+    calls = [
+        f"{domain}.{service}({','.join(args)})"
+        for domain in domains
+        for service, args in services_for(domain, compat=compat).items()
+    ]
+    return "Services: " + ", ".join(calls)
+
+
+def _device_label(entity: Entity, *, compat: bool) -> str:
+    label = f"{entity.entity_id} '{clean_text(entity.name)}'"
+    if compat:
+        return label
+    if entity.area:
+        label += f" ({clean_text(entity.area)})"
+    if entity.aliases:
+        label += " aliases: " + ", ".join(clean_text(a) for a in entity.aliases)
+    return label
+
+
+def render_system_prompt(
+    home: Home,
+    *,
+    now: datetime,
+    preset: str = DEFAULT_PRESET,
+    persona: str = DEFAULT_PERSONA,
+    user_area: str | None = None,
+    examples: int = 0,
+    attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES,
+) -> str:
+    compat = PRESETS[preset].compat
+    persona_line = PERSONA_TEMPLATE.format(name=clean_text(persona))
+    time_line = f"The current time and date is {format_time(now)}"
+    state = {e.entity_id: render_state(e, attributes, home.temperature_unit) for e in home.entities}
+    example_block = render_examples(home, examples, persona)
+
+    if compat:
+        lines = [persona_line, time_line, render_services(home, compat=True), "Devices:"]
+        lines += [f"{_device_label(e, compat=True)} = {state[e.entity_id]}" for e in home.entities]
+        return "\n".join(lines + example_block)
+
+    lines = [persona_line, render_services(home, compat=False), "Devices:"]
+    lines += [_device_label(e, compat=False) for e in home.entities]
+    lines += example_block
+    lines.append("States:")
+    by_age = sorted(home.entities, key=lambda e: e.last_changed)  # stable: ties keep device order
+    lines += [f"{e.entity_id} = {state[e.entity_id]}" for e in by_age]
+    lines.append(time_line)
+    if user_area:
+        lines.append(f"The user is in the {clean_text(user_area)}.")
+    return "\n".join(lines)
+
+
+# (user words, service, arguments, reply) per domain; {name} is the device's name.
+_EXAMPLE_TEMPLATES: dict[str, tuple[str, str, dict, str]] = {
+    "light": ("turn on the {name}", "turn_on", {}, "Turning on the {name}."),
+    "switch": ("switch off the {name}", "turn_off", {}, "Switching off the {name}."),
+    "fan": ("turn on the {name}", "turn_on", {}, "Turning on the {name}."),
+    "cover": ("open the {name}", "open_cover", {}, "Opening the {name}."),
+    "lock": ("lock the {name}", "lock", {}, "Locking the {name}."),
+    "climate": ("set the {name} to 21 degrees", "set_temperature", {"temperature": 21}, "Setting the {name} to 21 degrees."),
+    "media_player": ("pause the {name}", "media_pause", {}, "Pausing the {name}."),
+    "vacuum": ("start the {name}", "start", {}, "Starting the {name}."),
+    "scene": ("activate {name}", "turn_on", {}, "Activating {name}."),
+    "script": ("run {name}", "turn_on", {}, "Running {name}."),
+}
+
+
+def render_examples(home: Home, count: int, persona: str = DEFAULT_PERSONA) -> list[str]:
+    """In-context examples built from this home, one per domain in device order.
+
+    They depend only on names (never on states), so they stay in the cached prompt head.
+    The last one shows a refusal, so untuned models learn that "no call" is an answer.
+    """
+    if count <= 0:
+        return []
+    chosen: dict[str, Entity] = {}
+    for entity in home.entities:
+        if entity.domain in _EXAMPLE_TEMPLATES and entity.domain not in chosen:
+            chosen[entity.domain] = entity
+    lines = ["Examples:"]
+    for domain, entity in list(chosen.items())[: max(count - 1, 0)]:
+        words, service, args, reply = _EXAMPLE_TEMPLATES[domain]
+        name = clean_text(entity.name)
+        call = ModelCall(f"{domain}.{service}", entity.entity_id, dict(args))
+        lines.append(f"User: {words.format(name=name)}")
+        lines.append(f"{clean_text(persona)}: " + render_reply(reply.format(name=name), [call]))
+    lines.append("User: turn on the sauna")
+    lines.append(f"{clean_text(persona)}: " + render_reply("There is no sauna in this house.", []))
+    return lines

@@ -1,0 +1,33 @@
+"""Shared fixtures: a real Home Assistant (pytest-homeassistant-custom-component) with real
+demo devices, and Home LLM set up on the real bundled model or a scripted stand-in."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+import pytest
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+# Real device platforms of Home Assistant's demo integration: their states change when called.
+DEMO_PLATFORMS = [Platform.LIGHT, Platform.SWITCH, Platform.FAN, Platform.COVER, Platform.LOCK, Platform.CLIMATE, Platform.MEDIA_PLAYER]
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let the tests load custom_components/home_llm."""
+
+
+@pytest.fixture
+async def demo_home(hass: HomeAssistant) -> None:
+    """Home Assistant's demo lights, switches, fans, covers, locks, thermostats and players."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+    with patch("homeassistant.components.demo.COMPONENTS_WITH_CONFIG_ENTRY_DEMO_PLATFORM", DEMO_PLATFORMS):
+        entry = MockConfigEntry(domain="demo")
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()

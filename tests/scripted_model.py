@@ -1,0 +1,36 @@
+"""A scripted stand-in for the model worker, for deterministic tests of parsing, validation
+and dispatch. It speaks the same interface as worker_client.ModelWorker and records what
+the integration sent it; everything around it (Home Assistant, the entities) is real."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from custom_components.home_llm.worker_client import GenerationResult, WorkerCrashedError
+
+
+@dataclass
+class ScriptedWorker:
+    replies: list[str | Exception] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    started: bool = False
+
+    # ModelWorker's constructor arguments are accepted and ignored.
+    def __call__(self, *args: Any, **kwargs: Any) -> ScriptedWorker:
+        return self
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def stop(self) -> None:
+        self.started = False
+
+    async def generate(self, prompt: str, **kwargs: Any) -> GenerationResult:
+        self.requests.append({"prompt": prompt, **kwargs})
+        if not self.replies:
+            raise WorkerCrashedError("scripted worker has no reply left")
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return GenerationResult(text=reply, stats={})
