@@ -12,6 +12,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.home_llm.config_flow import DEFAULT_AGENT_OPTIONS
+from custom_components.home_llm.const import CONF_MODEL_SOURCE, DOMAIN, SOURCE_BUNDLED
+
+from .scripted_model import ScriptedWorker
+
 # Real device platforms of Home Assistant's demo integration: their states change when called.
 DEMO_PLATFORMS = [Platform.LIGHT, Platform.SWITCH, Platform.FAN, Platform.COVER, Platform.LOCK, Platform.CLIMATE, Platform.MEDIA_PLAYER]
 
@@ -31,3 +36,42 @@ async def demo_home(hass: HomeAssistant) -> None:
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
+
+
+MODEL_SUBENTRY_ID = "agent1"
+AGENT_ID = "conversation.home_llm"
+
+
+def home_llm_entry(**agent_options: object) -> MockConfigEntry:
+    """A Home LLM entry on the bundled model with one conversation agent."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="SmolLM2 135M Instruct (bundled)",
+        data={CONF_MODEL_SOURCE: SOURCE_BUNDLED},
+        subentries_data=[
+            {
+                "subentry_type": "conversation",
+                "subentry_id": MODEL_SUBENTRY_ID,
+                "title": "Home LLM",
+                "data": {**DEFAULT_AGENT_OPTIONS, **agent_options},
+                "unique_id": None,
+            }
+        ],
+    )
+
+
+@pytest.fixture
+def scripted_worker():
+    """Replaces the llama.cpp worker process with scripted replies (see scripted_model.py)."""
+    worker = ScriptedWorker()
+    with patch("custom_components.home_llm.ModelWorker", worker):
+        yield worker
+
+
+@pytest.fixture
+async def scripted_agent(hass: HomeAssistant, demo_home: None, scripted_worker):
+    entry = home_llm_entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return scripted_worker
