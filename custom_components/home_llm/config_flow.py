@@ -98,6 +98,7 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
     def __init__(self) -> None:
         self._repo_id = ""
         self._filename = ""
+        self._files: list[str] = []
         self._available: list[str] = []
         self._download_task: asyncio.Task[Path] | None = None
         self._download_error = ""
@@ -149,8 +150,8 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             self._repo_id = user_input[CONF_REPO_ID].strip()
             try:
-                files = await self.hass.async_add_executor_job(find_gguf_files, self._repo_id)
-                self._filename = choose_file(files, user_input[CONF_QUANTIZATION])
+                self._files = await self.hass.async_add_executor_job(find_gguf_files, self._repo_id)
+                self._filename = choose_file(self._files, user_input[CONF_QUANTIZATION])
             except QuantizationNotFoundError as err:
                 self._available = err.available
                 return await self.async_step_pick_quantization()
@@ -176,12 +177,12 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(step_id="huggingface", data_schema=schema, errors=errors, description_placeholders=placeholders)
 
     async def async_step_pick_quantization(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """The requested quantization isn't in the repo: offer the files that are."""
+        """The requested quantization isn't in the repo: offer the ones that are."""
         if user_input is not None:
-            self._filename = user_input[CONF_FILENAME]
+            self._filename = choose_file(self._files, user_input[CONF_QUANTIZATION])
             return await self.async_step_download()
         schema = vol.Schema(
-            {vol.Required(CONF_FILENAME): selector.SelectSelector(selector.SelectSelectorConfig(options=self._available))}
+            {vol.Required(CONF_QUANTIZATION): selector.SelectSelector(selector.SelectSelectorConfig(options=self._available))}
         )
         return self.async_show_form(
             step_id="pick_quantization", data_schema=schema, description_placeholders={"repo_id": self._repo_id}

@@ -1,0 +1,198 @@
+"""Every step and every error of the config flow, the options flow and the agent subentry
+flow, on a real Home Assistant. Downloads go to a local stand-in for the Hugging Face hub."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from homeassistant import config_entries
+from homeassistant.const import CONF_NAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
+
+from custom_components.home_llm.config_flow import DEFAULT_AGENT_OPTIONS
+from custom_components.home_llm.const import (
+    CONF_CHAT_TEMPLATE,
+    CONF_CONTEXT_LENGTH,
+    CONF_FILENAME,
+    CONF_MODEL_PATH,
+    CONF_MODEL_SOURCE,
+    CONF_QUANTIZATION,
+    CONF_REPO_ID,
+    CONF_TEMPERATURE,
+    CONF_THREADS,
+    DOMAIN,
+    SOURCE_BUNDLED,
+    SOURCE_HUGGINGFACE,
+    SOURCE_LOCAL_FILE,
+)
+from custom_components.home_llm.model_files import bundled_model_path
+
+from .conftest import home_llm_entry
+from .gguf_writer import gguf_bytes
+from .hub_server import FakeHub, hub_server  # noqa: F401  (fixture)
+
+# A small but valid GGUF (header only) stands in for big downloads; the real model is
+# loaded by the end-to-end tests.
+TINY_GGUF = gguf_bytes({"general.architecture": "llama", "general.name": "Tiny"})
+
+
+@pytest.fixture(autouse=True)
+async def core(hass: HomeAssistant) -> None:
+    """The core integration Home LLM's conversation dependency needs."""
+    assert await async_setup_component(hass, "homeassistant", {})
+
+
+async def _start(hass: HomeAssistant, source: str) -> dict:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == [SOURCE_BUNDLED, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE]
+    return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": source})
+
+
+async def test_bundled_model_creates_entry_with_an_agent(hass: HomeAssistant, scripted_worker) -> None:
+    result = await _start(hass, SOURCE_BUNDLED)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_MODEL_SOURCE: SOURCE_BUNDLED}
+    entry = result["result"]
+    (subentry,) = entry.subentries.values()
+    assert subentry.subentry_type == "conversation"
+    assert dict(subentry.data) == DEFAULT_AGENT_OPTIONS
+    await hass.async_block_till_done()
+    assert entry.state is config_entries.ConfigEntryState.LOADED
+    assert hass.states.get("conversation.home_llm") is not None
+
+    again = await _start(hass, SOURCE_BUNDLED)
+    assert again["type"] is FlowResultType.ABORT and again["reason"] == "already_configured"
+
+
+async def test_local_file_errors_then_success(hass: HomeAssistant, scripted_worker, tmp_path: Path) -> None:
+    result = await _start(hass, SOURCE_LOCAL_FILE)
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "local_file"
+    flow_id = result["flow_id"]
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_MODEL_PATH: str(tmp_path / "missing.gguf")})
+    assert result["errors"] == {CONF_MODEL_PATH: "file_not_found"}
+
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"<!DOCTYPE html><html>Not found</html>" * 10)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_MODEL_PATH: str(corrupt)})
+    assert result["errors"] == {CONF_MODEL_PATH: "invalid_gguf"}
+    assert "HTML" in result["description_placeholders"]["error"]
+
+    truncated = tmp_path / "truncated.gguf"
+    truncated.write_bytes(bundled_model_path().read_bytes()[:1000])
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_MODEL_PATH: str(truncated)})
+    assert result["errors"] == {CONF_MODEL_PATH: "invalid_gguf"}
+
+    model = tmp_path / "model.gguf"
+    shutil.copy(bundled_model_path(), model)
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_MODEL_PATH: str(model)})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(model)}
+    assert result["title"]  # from the file's general.name
+
+
+@pytest.fixture
+def hub(hub_server: FakeHub, monkeypatch: pytest.MonkeyPatch) -> FakeHub:
+    monkeypatch.setenv("HF_ENDPOINT", hub_server.endpoint)
+    return hub_server
+
+
+async def test_huggingface_download_with_progress(hass: HomeAssistant, scripted_worker, hub: FakeHub) -> None:
+    hub.add_repo("acme/Tiny-GGUF", {"tiny.Q4_K_M.gguf": TINY_GGUF, "tiny.Q8_0.gguf": TINY_GGUF, "README.md": b"# Tiny"})
+    result = await _start(hass, SOURCE_HUGGINGFACE)
+    assert result["step_id"] == "huggingface"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "q4_k_m"})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert result["progress_action"] == "download"
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    path = Path(result["data"][CONF_MODEL_PATH])
+    assert path.read_bytes() == TINY_GGUF
+    assert path.is_relative_to(hass.config.path("home_llm/models"))
+    assert result["data"][CONF_FILENAME] == "tiny.Q4_K_M.gguf"
+
+
+async def test_huggingface_missing_quantization_offers_what_exists(hass: HomeAssistant, scripted_worker, hub: FakeHub) -> None:
+    hub.add_repo("acme/Tiny-GGUF", {"tiny.Q8_0.gguf": TINY_GGUF, "tiny.F16.gguf": TINY_GGUF})
+    result = await _start(hass, SOURCE_HUGGINGFACE)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "Q4_K_M"})
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "pick_quantization"
+    options = result["data_schema"].schema[CONF_QUANTIZATION].config["options"]
+    assert sorted(options) == ["F16", "Q8_0"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_QUANTIZATION: "Q8_0"})
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_FILENAME] == "tiny.Q8_0.gguf"
+
+
+async def test_huggingface_errors(hass: HomeAssistant, hub: FakeHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    hub.add_repo("acme/no-gguf", {"README.md": b"nothing here"})
+    result = await _start(hass, SOURCE_HUGGINGFACE)
+    flow_id = result["flow_id"]
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_REPO_ID: "acme/unknown", CONF_QUANTIZATION: "Q4_K_M"})
+    assert result["errors"] == {CONF_REPO_ID: "repo_not_found"}
+
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_REPO_ID: "acme/no-gguf", CONF_QUANTIZATION: "Q4_K_M"})
+    assert result["errors"] == {CONF_REPO_ID: "no_gguf_files"}
+
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "Q4_K_M"})
+    assert result["errors"] == {"base": "hub_unreachable"}
+    assert "127.0.0.1:9" in result["description_placeholders"]["error"]
+
+
+async def test_huggingface_corrupt_download_aborts(hass: HomeAssistant, hub: FakeHub) -> None:
+    hub.add_repo("acme/Broken-GGUF", {"broken.Q4_K_M.gguf": b"<html>rate limited</html>"})
+    result = await _start(hass, SOURCE_HUGGINGFACE)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_REPO_ID: "acme/Broken-GGUF", CONF_QUANTIZATION: "Q4_K_M"})
+    await hass.async_block_till_done()
+    result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "download_failed"
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+async def test_options_flow_reloads_with_new_settings(hass: HomeAssistant, scripted_worker) -> None:
+    entry = home_llm_entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_CHAT_TEMPLATE: "zephyr", CONF_CONTEXT_LENGTH: 2048.0, CONF_THREADS: 2.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {CONF_CHAT_TEMPLATE: "zephyr", CONF_CONTEXT_LENGTH: 2048, CONF_THREADS: 2}
+    assert entry.runtime_data.chat_template == "zephyr"
+
+
+async def test_agent_subentry_add_and_reconfigure(hass: HomeAssistant, scripted_worker) -> None:
+    entry = home_llm_entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+
+    result = await hass.config_entries.subentries.async_init((entry.entry_id, "conversation"), context={"source": config_entries.SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**DEFAULT_AGENT_OPTIONS, CONF_NAME: "Kitchen helper", CONF_TEMPERATURE: 0.5}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert hass.states.get("conversation.kitchen_helper") is not None
+
+    subentry = next(s for s in entry.subentries.values() if s.title == "Home LLM")
+    result = await entry.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {**DEFAULT_AGENT_OPTIONS, CONF_TEMPERATURE: 0.3})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
+    assert entry.subentries[subentry.subentry_id].data[CONF_TEMPERATURE] == 0.3
