@@ -15,6 +15,7 @@ from custom_components.home_llm.home_format import (
     parse_reply,
     render_chat,
     render_system_prompt,
+    render_turns,
     validate_calls,
 )
 
@@ -43,8 +44,10 @@ def _check(name: str, text: str) -> None:
 
 @pytest.mark.parametrize("preset", ["home_llm", "home_v3"])
 def test_system_prompt(preset: str) -> None:
-    prompt = render_system_prompt(FIXTURE_HOME, now=NOW, preset=preset, user_area="Kitchen", examples=3)
-    _check(f"prompt_{preset}.txt", prompt)
+    system = render_system_prompt(FIXTURE_HOME, now=NOW, preset=preset, user_area="Kitchen")
+    history = [("user", "is the fan on?"), ("assistant", "No, the Office fan is off.")]
+    turns = render_turns("turn it on", home=FIXTURE_HOME, examples=3, history=history)
+    _check(f"prompt_{preset}.txt", render_chat("chatml", system, turns))
 
 
 def test_chat_wrapping() -> None:

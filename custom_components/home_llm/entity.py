@@ -28,7 +28,16 @@ from .const import (
     LOGGER,
 )
 from .exposed_home import area_of_device, snapshot_home
-from .home_format import PRESETS, build_grammar, parse_reply, render_chat, render_system_prompt, stop_strings, validate_calls
+from .home_format import (
+    PRESETS,
+    build_grammar,
+    parse_reply,
+    render_chat,
+    render_system_prompt,
+    render_turns,
+    stop_strings,
+    validate_calls,
+)
 from .replies import compose_reply
 from .worker_client import WorkerError
 
@@ -76,13 +85,18 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
             now=dt_util.now(),
             preset=preset,
             user_area=area_of_device(self.hass, user_input.device_id),
-            examples=options[CONF_IN_CONTEXT_EXAMPLES],
             attributes=tuple(options[CONF_EXTRA_ATTRIBUTES]),
         )
-        turns = _recent_turns(chat_log, options[CONF_REMEMBER_TURNS])
+        turns = render_turns(
+            user_input.text,
+            home=home,
+            examples=options[CONF_IN_CONTEXT_EXAMPLES],
+            history=_earlier_turns(chat_log, options[CONF_REMEMBER_TURNS]),
+        )
         grammar = build_grammar(home, compat=PRESETS[preset].compat) if options[CONF_USE_GRAMMAR] else None
         try:
             prompt = render_chat(runtime.chat_template, system, turns, runtime.gguf_chat_template)
+            LOGGER.debug("Prompt:\n%s", prompt)
             result = await runtime.worker.generate(
                 prompt,
                 grammar=grammar,
@@ -126,18 +140,15 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 
 
-def _recent_turns(chat_log: conversation.ChatLog, remember: int) -> list[tuple[str, str]]:
-    """The current user message plus up to `remember` earlier exchanges (final replies only)."""
+def _earlier_turns(chat_log: conversation.ChatLog, remember: int) -> list[tuple[str, str]]:
+    """Up to `remember` earlier exchanges of this conversation (user words, final replies)."""
     turns: list[tuple[str, str]] = []
-    for content in chat_log.content:
+    for content in chat_log.content[:-1]:  # the last one is the message being answered
         if isinstance(content, conversation.UserContent):
             turns.append(("user", content.content))
         elif isinstance(content, conversation.AssistantContent) and content.content and not content.tool_calls:
-            if turns and turns[-1][0] == "assistant":
-                turns[-1] = ("assistant", content.content)
-            else:
-                turns.append(("assistant", content.content))
-    return turns[-(2 * remember + 1) :]
+            turns.append(("assistant", content.content))
+    return turns[-2 * remember :] if remember else []
 
 
 def _error_result(

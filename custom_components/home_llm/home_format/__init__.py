@@ -8,7 +8,7 @@ It imports nothing from Home Assistant: the integration, data/ and training/ all
 from .chat_templates import GGUF_TEMPLATE, TEMPLATES, detect_template, render_chat, stop_strings
 from .grammar import build_grammar
 from .home import Entity, Home, ServiceCall
-from .prompt import DEFAULT_ATTRIBUTES, DEFAULT_PERSONA, DEFAULT_PRESET, PRESETS, render_system_prompt
+from .prompt import DEFAULT_ATTRIBUTES, DEFAULT_PERSONA, DEFAULT_PRESET, PRESETS, render_system_prompt, render_turns
 from .reply import ModelCall, ParsedReply, parse_reply, render_reply
 from .services import SERVICES, SUPPORTED_DOMAINS
 from .validation import Rejection, to_model_call, validate_calls
@@ -34,6 +34,7 @@ __all__ = [
     "render_chat",
     "render_reply",
     "render_system_prompt",
+    "render_turns",
     "stop_strings",
     "to_model_call",
     "validate_calls",

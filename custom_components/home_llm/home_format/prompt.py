@@ -1,18 +1,23 @@
-"""The system prompt: persona, services, devices and their states, in two presets.
+"""The prompt: a system message (persona, services, devices, states) and the turns after
+it (in-context examples, earlier exchanges, the request), in two presets.
 
 `home_v3` reproduces the format the published Home models (Home-3B-v3, Home-1B-v3) were
-trained on. `home_llm` is our own: it carries areas and aliases and puts what rarely
-changes first (persona, services, devices, examples) and what changes often last (states,
-oldest change first, then the time and the speaker's area), so the worker's KV cache of the
-long stable head survives state changes and a request pays only for the changed tail.
+trained on. `home_llm` is our own: it carries areas, aliases and the speaker's area, and
+orders everything by how often it changes, so the worker's KV cache of the long stable
+head survives: persona, services and devices first; then the states, oldest change first
+(a change re-processes only from that entity's line on); then the time and the speaker's
+area. The user's words always come alone in the last turn: small untuned models follow the
+in-context examples only when the request looks like the examples' requests.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from .chat_templates import Turn
 from .colors import nearest_color_name
 from .home import Entity, Home
 from .reply import ModelCall, render_reply
@@ -139,30 +144,35 @@ def render_system_prompt(
     preset: str = DEFAULT_PRESET,
     persona: str = DEFAULT_PERSONA,
     user_area: str | None = None,
-    examples: int = 0,
     attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES,
 ) -> str:
-    compat = PRESETS[preset].compat
     persona_line = PERSONA_TEMPLATE.format(name=clean_text(persona))
-    time_line = f"The current time and date is {format_time(now)}"
     state = {e.entity_id: render_state(e, attributes, home.temperature_unit) for e in home.entities}
-    example_block = render_examples(home, examples, persona)
 
-    if compat:
-        lines = [persona_line, time_line, render_services(home, compat=True), "Devices:"]
+    if PRESETS[preset].compat:
+        lines = [persona_line, _time_line(now), render_services(home, compat=True), "Devices:"]
         lines += [f"{_device_label(e, compat=True)} = {state[e.entity_id]}" for e in home.entities]
-        return "\n".join(lines + example_block)
+        return "\n".join(lines)
 
     lines = [persona_line, render_services(home, compat=False), "Devices:"]
     lines += [_device_label(e, compat=False) for e in home.entities]
-    lines += example_block
     lines.append("States:")
     by_age = sorted(home.entities, key=lambda e: e.last_changed)  # stable: ties keep device order
     lines += [f"{e.entity_id} = {state[e.entity_id]}" for e in by_age]
-    lines.append(time_line)
+    lines.append(_time_line(now))
     if user_area:
         lines.append(f"The user is in the {clean_text(user_area)}.")
     return "\n".join(lines)
+
+
+def render_turns(text: str, *, home: Home, examples: int = 0, history: Sequence[Turn] = ()) -> list[Turn]:
+    """Everything after the system message: in-context examples, earlier exchanges of this
+    conversation, then the user's words."""
+    return [*render_examples(home, examples), *history, ("user", text)]
+
+
+def _time_line(now: datetime) -> str:
+    return f"The current time and date is {format_time(now)}"
 
 
 # (user words, service, arguments, reply) per domain; {name} is the device's name.
@@ -180,11 +190,12 @@ _EXAMPLE_TEMPLATES: dict[str, tuple[str, str, dict, str]] = {
 }
 
 
-def render_examples(home: Home, count: int, persona: str = DEFAULT_PERSONA) -> list[str]:
-    """In-context examples built from this home, one per domain in device order.
+def render_examples(home: Home, count: int) -> list[Turn]:
+    """In-context examples built from this home, one per domain in device order, as chat
+    turns (small untuned models imitate turns far better than examples in prose).
 
     They depend only on names (never on states), so they stay in the cached prompt head.
-    The last one shows a refusal, so untuned models learn that "no call" is an answer.
+    The last one shows a refusal, so the model learns that "no call" is an answer too.
     """
     if count <= 0:
         return []
@@ -192,13 +203,13 @@ def render_examples(home: Home, count: int, persona: str = DEFAULT_PERSONA) -> l
     for entity in home.entities:
         if entity.domain in _EXAMPLE_TEMPLATES and entity.domain not in chosen:
             chosen[entity.domain] = entity
-    lines = ["Examples:"]
+    turns: list[Turn] = []
     for domain, entity in list(chosen.items())[: max(count - 1, 0)]:
         words, service, args, reply = _EXAMPLE_TEMPLATES[domain]
         name = clean_text(entity.name)
         call = ModelCall(f"{domain}.{service}", entity.entity_id, dict(args))
-        lines.append(f"User: {words.format(name=name)}")
-        lines.append(f"{clean_text(persona)}: " + render_reply(reply.format(name=name), [call]))
-    lines.append("User: turn on the sauna")
-    lines.append(f"{clean_text(persona)}: " + render_reply("There is no sauna in this house.", []))
-    return lines
+        turns.append(("user", words.format(name=name)))
+        turns.append(("assistant", render_reply(reply.format(name=name), [call])))
+    turns.append(("user", "turn on the sauna"))
+    turns.append(("assistant", render_reply("There is no sauna in this house.", [])))
+    return turns

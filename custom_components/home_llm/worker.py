@@ -1,0 +1,268 @@
+"""Model worker: runs llama.cpp in a child process of Home Assistant.
+
+Run as a script (``python worker.py``), never imported by the integration: a
+crash in llama.cpp (SIGILL, SIGSEGV, out of memory) then only ends this process.
+It imports nothing from Home Assistant or from the rest of the integration.
+
+Protocol: one JSON object per line. Requests arrive on stdin, each with an
+"id"; every request gets exactly one reply carrying the same "id" and "ok".
+Ops: "load", "generate", "tokenize", "ping". The worker exits on stdin EOF.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+from typing import Any, BinaryIO
+
+# GGUF metadata passed back to the integration after loading.
+METADATA_KEYS = (
+    "general.architecture",
+    "general.name",
+    "general.basename",
+    "general.size_label",
+    "general.file_type",
+    "tokenizer.chat_template",
+    "tokenizer.ggml.model",
+    "tokenizer.ggml.bos_token_id",
+    "tokenizer.ggml.eos_token_id",
+)
+
+
+class RequestError(Exception):
+    """A request that cannot be served; the message is shown to the user."""
+
+
+def take_stdout() -> BinaryIO:
+    """Keep the real stdout for protocol messages and point fd 1 at stderr.
+
+    Must run before llama_cpp is imported: whatever llama.cpp or Python code
+    prints to stdout then ends up in stderr and cannot corrupt the protocol.
+    """
+    sys.stdout.flush()
+    protocol_fd = os.dup(1)
+    os.dup2(2, 1)
+    return os.fdopen(protocol_fd, "wb", buffering=0)
+
+
+def captured_stderr(func):
+    """Run func() with fd 2 going to a temporary file; return (result, text).
+
+    llama.cpp reports grammar syntax errors only by printing them.
+    """
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            result = func()
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+        tmp.seek(0)
+        text = tmp.read().decode("utf-8", "replace").strip()
+    return result, text
+
+
+class Worker:
+    """Holds the loaded model and serves requests one at a time."""
+
+    def __init__(self) -> None:
+        self.lib = None  # the llama_cpp module, imported by the first load
+        self.llm = None
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        op = request.get("op")
+        handler = getattr(self, f"op_{op}", None) if isinstance(op, str) else None
+        if handler is None:
+            raise RequestError(f"unknown op {op!r}")
+        return handler(request)
+
+    def op_ping(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    def op_load(self, request: dict[str, Any]) -> dict[str, Any]:
+        model_path = request["model_path"]
+        lora_path = request.get("lora_path")
+        check_gguf(model_path, "model")
+        if lora_path:
+            check_gguf(lora_path, "LoRA adapter")
+        try:
+            import llama_cpp  # only now: main() has protected the protocol fd
+        except Exception as err:
+            raise RequestError(f"llama-cpp-python cannot be imported: {err}") from err
+        self.lib = llama_cpp
+
+        kwargs: dict[str, Any] = {"n_ctx": int(request.get("n_ctx") or 4096)}
+        if request.get("n_threads"):
+            # For prompts too: llama-cpp-python would otherwise use every core
+            # there, and OpenMP threads competing for a busy CPU slow to a crawl.
+            kwargs["n_threads"] = kwargs["n_threads_batch"] = int(request["n_threads"])
+        self.llm = None  # free the previous model first
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=model_path, lora_path=lora_path or None, verbose=False, **kwargs
+            )
+        except (ValueError, RuntimeError) as err:
+            raise RequestError(
+                f"llama.cpp could not load {model_path}: {err}. The file may be "
+                "truncated, or its architecture is not supported by this llama.cpp build"
+            ) from err
+        metadata = {
+            key: value
+            for key, value in self.llm.metadata.items()
+            if key in METADATA_KEYS or key.endswith(".context_length")
+        }
+        return {"metadata": metadata, "n_ctx": self.llm.n_ctx()}
+
+    def op_tokenize(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"count": len(self.tokenize(request["text"]))}
+
+    def op_generate(self, request: dict[str, Any]) -> dict[str, Any]:
+        llm = self.require_model()
+        prompt = request["prompt"]
+        if not prompt:
+            raise RequestError("the prompt is empty")
+        max_tokens = int(request.get("max_tokens") or 128)
+        grammar = request.get("grammar")
+        if grammar:
+            self.check_grammar(grammar)
+
+        started = time.perf_counter()
+        tokens = self.tokenize(prompt)
+        n_ctx = llm.n_ctx()
+        if len(tokens) + max_tokens > n_ctx:
+            raise RequestError(
+                f"prompt is {len(tokens)} tokens, context is {n_ctx} "
+                f"(with {max_tokens} kept for the answer); "
+                "raise the context length or expose fewer entities"
+            )
+        cached_tokens = reusable_prefix(llm, tokens)
+
+        # The sampler calls this after each token: the first call marks the end
+        # of prompt processing.
+        first_token_at: list[float] = []
+
+        def note_first_token(_input_ids, _logits) -> bool:
+            if not first_token_at:
+                first_token_at.append(time.perf_counter())
+            return False
+
+        # Passing tokens (not text) avoids tokenizing twice; llama-cpp-python
+        # reuses the KV cache for the prefix shared with the previous prompt.
+        result = llm.create_completion(
+            tokens,
+            grammar=self.lib.LlamaGrammar.from_string(grammar, verbose=False)
+            if grammar
+            else None,
+            max_tokens=max_tokens,
+            temperature=float(request.get("temperature", 0.1)),
+            top_p=float(request.get("top_p", 0.95)),
+            top_k=int(request.get("top_k", 40)),
+            min_p=float(request.get("min_p", 0.05)),
+            seed=request.get("seed"),
+            stop=list(request.get("stop") or []),
+            stopping_criteria=self.lib.StoppingCriteriaList([note_first_token]),
+        )
+        finished = time.perf_counter()
+        prompt_done = first_token_at[0] if first_token_at else finished
+        choice = result["choices"][0]
+        return {
+            "text": choice["text"],
+            "stats": {
+                "prompt_tokens": len(tokens),
+                "cached_tokens": cached_tokens,
+                "completion_tokens": result["usage"]["completion_tokens"],
+                "finish_reason": choice["finish_reason"],
+                "prompt_seconds": round(prompt_done - started, 4),
+                "generate_seconds": round(finished - prompt_done, 4),
+                "total_seconds": round(finished - started, 4),
+            },
+        }
+
+    def require_model(self):
+        if self.llm is None:
+            raise RequestError("no model is loaded")
+        return self.llm
+
+    def tokenize(self, text: str) -> list[int]:
+        # Same tokens as create_completion(text) would use: BOS if the model
+        # wants one, special tokens such as <|im_start|> parsed as such.
+        return self.require_model().tokenize(text.encode("utf-8"), add_bos=True, special=True)
+
+    def check_grammar(self, grammar: str) -> None:
+        """Parse the grammar once up front.
+
+        llama-cpp-python adds the grammar sampler without checking it, and a
+        grammar llama.cpp cannot parse would crash the process (NULL sampler).
+        """
+        lib = self.lib
+        vocab = lib.llama_model_get_vocab(self.require_model().model)
+        sampler, output = captured_stderr(
+            lambda: lib.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
+        )
+        if not sampler:
+            details = f": {output}" if output else ""
+            raise RequestError(f"invalid GBNF grammar{details}")
+        lib.llama_sampler_free(sampler)
+
+
+def reusable_prefix(llm, tokens: list[int]) -> int:
+    """Prompt tokens whose KV cache entries survive from the previous request.
+
+    Mirrors Llama.generate(): the longest common prefix with the tokens already
+    evaluated, at most all but the last prompt token (which is re-evaluated to
+    get fresh logits).
+    """
+    previous = llm.input_ids[: llm.n_tokens].tolist()
+    common = 0
+    for old, new in zip(previous, tokens):
+        if old != new:
+            break
+        common += 1
+    return min(common, len(tokens) - 1)
+
+
+def check_gguf(path: str, what: str) -> None:
+    """Fail early, with a clear message, on files llama.cpp would reject."""
+    try:
+        with open(path, "rb") as file:
+            magic = file.read(4)
+    except FileNotFoundError:
+        raise RequestError(f"{what} file not found: {path}") from None
+    except OSError as err:
+        raise RequestError(f"cannot read {what} file {path}: {err.strerror}") from None
+    if magic != b"GGUF":
+        raise RequestError(
+            f"{what} file {path} is not a GGUF file (it starts with {magic!r}, not b'GGUF')"
+        )
+
+
+def main() -> int:
+    protocol = take_stdout()
+    # Home Assistant ends the worker by closing stdin; Ctrl+C in a terminal
+    # running HA must not kill the worker in the middle of a reply.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker = Worker()
+    for line in sys.stdin.buffer:
+        if not line.strip():
+            continue
+        request_id = None
+        try:
+            request = json.loads(line)
+            request_id = request.get("id")
+            reply = {"id": request_id, "ok": True, **worker.handle(request)}
+        except RequestError as err:
+            reply = {"id": request_id, "ok": False, "error": str(err)}
+        except Exception as err:  # a bug or llama.cpp error: report it, keep serving
+            reply = {"id": request_id, "ok": False, "error": f"{type(err).__name__}: {err}"}
+        protocol.write(json.dumps(reply).encode("utf-8") + b"\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

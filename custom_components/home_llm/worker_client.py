@@ -1,0 +1,379 @@
+"""Asyncio client for the model worker process (worker.py).
+
+llama.cpp runs in a child process so that a crash (SIGILL, SIGSEGV, out of
+memory) or a slow generation can never take down or block Home Assistant.
+This module uses only the standard library.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import itertools
+import json
+import logging
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_LOGGER = logging.getLogger(__name__)
+
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+_STDERR_LINES_KEPT = 50
+# Replies carry the model metadata (chat template) and generated text.
+_STREAM_LIMIT = 32 * 1024 * 1024
+_STOP_GRACE_SECONDS = 3.0
+
+
+class WorkerError(Exception):
+    """Base class of all model worker errors."""
+
+
+class ModelLoadError(WorkerError):
+    """The worker could not load the model."""
+
+
+class WorkerCrashedError(WorkerError):
+    """The worker process died while serving a request."""
+
+    def __init__(self, message: str, returncode: int | None = None) -> None:
+        super().__init__(message)
+        self.returncode = returncode
+
+
+class WorkerTimeoutError(WorkerError):
+    """The worker did not answer in time; it was killed."""
+
+
+class GenerationError(WorkerError):
+    """The worker rejected a request (prompt too long, bad grammar, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationResult:
+    """Generated text and the worker's statistics.
+
+    stats: prompt_tokens, cached_tokens, completion_tokens, finish_reason
+    ("stop" or "length"), prompt_seconds, generate_seconds, total_seconds.
+    """
+
+    text: str
+    stats: dict[str, Any]
+
+
+def describe_exit(returncode: int | None) -> str:
+    """'SIGKILL', 'exit code 1', ... for a finished process."""
+    if returncode is None:
+        return "still running"
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+async def _exited(proc: asyncio.subprocess.Process, seconds: float) -> bool:
+    """Wait up to seconds for proc to exit; whether it did."""
+    try:
+        async with asyncio.timeout(seconds):
+            await proc.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
+class ModelWorker:
+    """Runs one model in a child process and sends it one request at a time.
+
+    The process is started by start() or, transparently, by the first
+    generate(); after a crash or timeout the next generate() starts a new one.
+    """
+
+    def __init__(
+        self,
+        model_path: str,
+        *,
+        lora_path: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        python: str = sys.executable,
+        request_timeout: float = 120.0,
+        load_timeout: float = 120.0,
+    ) -> None:
+        self.model_path = model_path
+        self.lora_path = lora_path
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads
+        self.python = python
+        self.request_timeout = request_timeout
+        self.load_timeout = load_timeout
+        # Filled by the load reply: selected GGUF metadata and the actual context.
+        self.metadata: dict[str, str] = {}
+        self.context_length: int | None = None
+
+        self._lock = asyncio.Lock()
+        self._proc: asyncio.subprocess.Process | None = None
+        self._ready = False  # process running with the model loaded
+        self._stderr_task: asyncio.Task[None] | None = None
+        self._stderr_tail: collections.deque[str] = collections.deque(
+            maxlen=_STDERR_LINES_KEPT
+        )
+        self._request_ids = itertools.count(1)
+        self._starts = 0
+
+    @property
+    def pid(self) -> int | None:
+        """Process id of the worker, None if there is none."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker process is alive with the model loaded."""
+        return (
+            self._ready and self._proc is not None and self._proc.returncode is None
+        )
+
+    @property
+    def restarts(self) -> int:
+        """How many times a worker process was started after the first one."""
+        return max(self._starts - 1, 0)
+
+    async def start(self) -> None:
+        """Start the worker and load the model (replacing a running worker).
+
+        Raises ModelLoadError.
+        """
+        async with self._lock:
+            await self._start()
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        grammar: str | None = None,
+        max_tokens: int = 128,
+        temperature: float = 0.1,
+        top_p: float = 0.95,
+        top_k: int = 40,
+        min_p: float = 0.05,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+    ) -> GenerationResult:
+        """Complete an already chat-templated prompt, optionally under a GBNF grammar.
+
+        Raises GenerationError, WorkerCrashedError, WorkerTimeoutError or
+        ModelLoadError (when the worker had to be restarted and that failed).
+        """
+        request = {
+            "op": "generate",
+            "prompt": prompt,
+            "grammar": grammar,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "top_k": top_k,
+            "min_p": min_p,
+            "seed": seed,
+            "stop": list(stop or []),
+        }
+        reply = await self._call(request)
+        return GenerationResult(text=reply["text"], stats=reply["stats"])
+
+    async def count_tokens(self, text: str) -> int:
+        """Number of tokens the model's tokenizer makes of text (BOS included)."""
+        reply = await self._call({"op": "tokenize", "text": text})
+        return reply["count"]
+
+    async def stop(self) -> None:
+        """Stop the worker: close its stdin, then terminate, then kill. Idempotent."""
+        proc, self._proc = self._proc, None
+        self._ready = False
+        if proc is None:
+            return
+        if proc.returncode is None:
+            # The worker exits on EOF as soon as its current request is done.
+            if proc.stdin is not None and not proc.stdin.is_closing():
+                proc.stdin.close()
+            if not await _exited(proc, _STOP_GRACE_SECONDS):
+                with contextlib.suppress(ProcessLookupError):
+                    proc.terminate()
+                if not await _exited(proc, _STOP_GRACE_SECONDS):
+                    with contextlib.suppress(ProcessLookupError):
+                        proc.kill()
+                    await proc.wait()
+        _LOGGER.info(
+            "Model worker (pid %s) stopped (%s)", proc.pid, describe_exit(proc.returncode)
+        )
+        await self._finish_stderr()
+
+    async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send a request once the worker is ready and return its ok reply."""
+        async with self._lock:
+            if not self.running:
+                await self._start()
+            reply = await self._request(request, self.request_timeout)
+        if not reply.get("ok"):
+            raise GenerationError(reply.get("error") or "unknown error in the model worker")
+        return reply
+
+    async def _start(self) -> None:
+        """Spawn a worker process and load the model. Caller holds the lock."""
+        await self._kill()
+        self._stderr_tail.clear()
+        try:
+            self._proc = proc = await asyncio.create_subprocess_exec(
+                self.python,
+                "-u",
+                str(WORKER_SCRIPT),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                limit=_STREAM_LIMIT,
+            )
+        except OSError as err:
+            raise ModelLoadError(
+                f"cannot start the model process with {self.python}: {err}"
+            ) from err
+        self._starts += 1
+        self._stderr_task = asyncio.create_task(
+            self._drain_stderr(proc), name=f"home_llm worker {proc.pid} stderr"
+        )
+        _LOGGER.info(
+            "%s model worker (pid %s) for %s",
+            "Restarting" if self._starts > 1 else "Starting",
+            proc.pid,
+            self.model_path,
+        )
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        request = {
+            "op": "load",
+            "model_path": self.model_path,
+            "lora_path": self.lora_path,
+            "n_ctx": self.n_ctx,
+            "n_threads": self.n_threads,
+        }
+        try:
+            reply = await self._request(request, self.load_timeout)
+        except WorkerCrashedError as err:
+            raise ModelLoadError(
+                f"the model process crashed while loading {self.model_path} "
+                f"({describe_exit(err.returncode)}){self._stderr_summary()}"
+            ) from None
+        except WorkerTimeoutError:
+            raise ModelLoadError(
+                f"loading {self.model_path} took longer than {self.load_timeout:g} s"
+            ) from None
+        except BaseException:  # cancelled: do not leave a half-loaded process
+            await self._kill()
+            raise
+        if not reply.get("ok"):
+            await self._kill()
+            raise ModelLoadError(reply.get("error") or "unknown error loading the model")
+        self.metadata = reply.get("metadata", {})
+        self.context_length = reply.get("n_ctx")
+        self._ready = True
+        _LOGGER.info(
+            "Model worker (pid %s) loaded %s in %.2f s",
+            proc.pid,
+            self.metadata.get("general.name", self.model_path),
+            loop.time() - started,
+        )
+
+    async def _request(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and wait for the reply with the same id."""
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        request_id = next(self._request_ids)
+        line = json.dumps({"id": request_id, **request}).encode("utf-8") + b"\n"
+        reply = None
+        try:
+            async with asyncio.timeout(timeout):
+                try:
+                    proc.stdin.write(line)
+                    await proc.stdin.drain()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the process is gone: stdout reaches EOF below
+                # Replies to requests whose caller was cancelled arrive late;
+                # skip them.
+                while reply is None and (raw := await proc.stdout.readline()):
+                    try:
+                        message = json.loads(raw)
+                    except ValueError:
+                        _LOGGER.warning("Model worker sent a non-JSON line: %r", raw[:200])
+                        continue
+                    if isinstance(message, dict) and message.get("id") == request_id:
+                        reply = message
+        except TimeoutError:
+            _LOGGER.error(
+                "Model worker (pid %s) did not answer within %g s; killing it",
+                proc.pid,
+                timeout,
+            )
+            await self._kill()
+            raise WorkerTimeoutError(
+                f"the model did not answer within {timeout:g} s; "
+                "its process was stopped and will be restarted on the next request"
+            ) from None
+        if reply is None:
+            raise await self._crashed(proc)
+        return reply
+
+    async def _crashed(self, proc: asyncio.subprocess.Process) -> WorkerCrashedError:
+        """Collect the exit status of a worker whose stdout closed."""
+        if proc is not self._proc:
+            return WorkerCrashedError("the model process was stopped", proc.returncode)
+        # Normally already dead; one that closed stdout but kept running is killed.
+        await _exited(proc, _STOP_GRACE_SECONDS)
+        await self._kill()
+        how = describe_exit(proc.returncode)
+        _LOGGER.error(
+            "Model worker (pid %s) died (%s); last output:\n%s",
+            proc.pid,
+            how,
+            "\n".join(self._stderr_tail) or "(none)",
+        )
+        return WorkerCrashedError(
+            f"the model process died ({how}); it will be restarted on the next request",
+            proc.returncode,
+        )
+
+    async def _kill(self) -> None:
+        """Kill the current process, if any, and wait for it."""
+        proc, self._proc = self._proc, None
+        self._ready = False
+        if proc is None:
+            return
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+        await proc.wait()
+        await self._finish_stderr()
+
+    async def _drain_stderr(self, proc: asyncio.subprocess.Process) -> None:
+        """Log the worker's stderr so the pipe never fills up."""
+        assert proc.stderr is not None
+        while raw := await proc.stderr.readline():
+            text = raw.decode("utf-8", "replace").rstrip()
+            self._stderr_tail.append(text)
+            _LOGGER.debug("worker %s: %s", proc.pid, text)
+
+    async def _finish_stderr(self) -> None:
+        """Wait briefly for the stderr of a finished process to be read."""
+        task, self._stderr_task = self._stderr_task, None
+        if task is None:
+            return
+        try:
+            async with asyncio.timeout(1.0):
+                await task
+        except TimeoutError:
+            # A grandchild may still hold the pipe open; stop reading it.
+            task.cancel()
+
+    def _stderr_summary(self, lines: int = 5) -> str:
+        tail = [line for line in self._stderr_tail if line.strip()][-lines:]
+        return ": " + " | ".join(tail) if tail else ""

@@ -1,0 +1,84 @@
+"""The whole path with the real llama.cpp worker process and the real bundled GGUF
+(SmolLM2-135M-Instruct): prompt -> grammar-constrained generation -> validated call ->
+state change; and a worker killed mid-request, which Home Assistant must survive."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from homeassistant.components import conversation
+from homeassistant.components.conversation.chat_log import ChatLogEventType, async_subscribe_chat_logs
+from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
+from homeassistant.core import Context, CoreState, HomeAssistant
+from homeassistant.helpers import intent
+
+from custom_components.home_llm.const import CONF_TEMPERATURE
+
+from .conftest import AGENT_ID, home_llm_entry
+
+# A small exposed home keeps the prompt (and the test) short, and the untuned 135M model's
+# choice steady: its in-context examples name these devices.
+EXPOSED = {"light.bed_light", "cover.garage_door"}
+
+
+async def _setup_real_agent(hass: HomeAssistant, **options: object):
+    for state in hass.states.async_all():
+        async_expose_entity(hass, conversation.DOMAIN, state.entity_id, state.entity_id in EXPOSED)
+    entry = home_llm_entry(**options)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def _ask(hass: HomeAssistant, text: str):
+    return await conversation.async_converse(hass, text, None, Context(), language="en", agent_id=AGENT_ID)
+
+
+async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home: None) -> None:
+    # Greedy decoding, so the untuned model's choice is repeatable.
+    entry = await _setup_real_agent(hass, **{CONF_TEMPERATURE: 0.0})
+    ran: list[str] = []
+    unsub = async_subscribe_chat_logs(
+        hass,
+        lambda _id, event, data: ran.extend(
+            f"{c.tool_name} {c.tool_args['entity_id']}" for c in data.get("content", {}).get("tool_calls") or []
+        )
+        if event == ChatLogEventType.CONTENT_ADDED
+        else None,
+    )
+    try:
+        assert hass.states.get("light.bed_light").state == "off"
+        result = await _ask(hass, "turn on the Bed Light")
+        speech = result.response.speech["plain"]["speech"]
+        assert ran == ["light.turn_on light.bed_light"], speech
+        assert hass.states.get("light.bed_light").state == "on"
+        assert result.response.response_type == intent.IntentResponseType.ACTION_DONE
+        # Nothing else was touched.
+        assert hass.states.get("cover.garage_door").state == "closed"
+        assert hass.states.get("light.kitchen_lights").state == "on"
+    finally:
+        unsub()
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_killed_worker_gives_a_clear_error_and_recovers(hass: HomeAssistant, demo_home: None) -> None:
+    entry = await _setup_real_agent(hass)
+    worker = entry.runtime_data.worker
+    try:
+        pid = worker.pid
+        request = asyncio.create_task(_ask(hass, "tell me a very long story about the kitchen lights"))
+        await asyncio.sleep(0.3)  # the worker is now processing the prompt
+        os.kill(pid, signal.SIGKILL)
+        result = await request
+        assert result.response.response_type == intent.IntentResponseType.ERROR
+        assert "SIGKILL" in result.response.speech["plain"]["speech"]
+        assert hass.state is CoreState.running
+
+        result = await _ask(hass, "turn off the Kitchen Lights")
+        assert result.response.response_type != intent.IntentResponseType.ERROR
+        assert worker.pid != pid and worker.restarts == 1
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)

