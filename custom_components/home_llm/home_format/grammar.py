@@ -12,7 +12,6 @@ from .reply import FENCE_CLOSE, FENCE_OPEN
 from .services import ARGUMENTS, required_arguments, services_for
 
 MAX_CALLS = 8
-MAX_SENTENCE_CHARS = 240
 
 # Value rules by argument kind; "option" is built per request from the entities' choices.
 _VALUE_RULES = {
