@@ -11,8 +11,10 @@ import pytest
 from homeassistant import config_entries
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, FlowResultType
 from homeassistant.setup import async_setup_component
+
+from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.home_llm.config_flow import DEFAULT_AGENT_OPTIONS
 from custom_components.home_llm.const import (
@@ -105,6 +107,7 @@ def hub(hub_server: FakeHub, monkeypatch: pytest.MonkeyPatch) -> FakeHub:
 
 async def test_huggingface_download_with_progress(hass: HomeAssistant, scripted_worker, hub: FakeHub) -> None:
     hub.add_repo("acme/Tiny-GGUF", {"tiny.Q4_K_M.gguf": TINY_GGUF, "tiny.Q8_0.gguf": TINY_GGUF, "README.md": b"# Tiny"})
+    progress = async_capture_events(hass, EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE)
     result = await _start(hass, SOURCE_HUGGINGFACE)
     assert result["step_id"] == "huggingface"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "q4_k_m"})
@@ -117,6 +120,7 @@ async def test_huggingface_download_with_progress(hass: HomeAssistant, scripted_
     assert path.read_bytes() == TINY_GGUF
     assert path.is_relative_to(hass.config.path("home_llm/models"))
     assert result["data"][CONF_FILENAME] == "tiny.Q4_K_M.gguf"
+    assert progress and progress[-1].data["progress"] == 1.0
 
 
 async def test_huggingface_missing_quantization_offers_what_exists(hass: HomeAssistant, scripted_worker, hub: FakeHub) -> None:
