@@ -10,11 +10,14 @@ import asyncio
 import importlib.util
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from custom_components.home_llm.worker_client import (
+    WORKER_SCRIPT,
     GenerationError,
     ModelLoadError,
     ModelWorker,
@@ -157,7 +160,7 @@ async def test_queued_requests_survive_kill(worker: ModelWorker) -> None:
 
 
 async def test_cancelled_request_does_not_mix_up_replies(worker: ModelWorker) -> None:
-    task = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=60, temperature=0))
+    task = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=200, temperature=0))
     await wait_for_generation_to_start(worker)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -260,10 +263,10 @@ async def test_truncated_model_file(tmp_path: Path, model_path: str) -> None:
 async def test_crash_while_loading(model_path: str) -> None:
     worker = ModelWorker(model_path)
     start = asyncio.create_task(worker.start())
-    while worker.pid is None:  # kill it as soon as it exists: still starting up
+    while worker.pid is None and not start.done():  # kill it as soon as it exists
         await asyncio.sleep(0.001)
     os.kill(worker.pid, signal.SIGKILL)
-    with pytest.raises(ModelLoadError, match=r"crashed while loading .*\(SIGKILL\)"):
+    with pytest.raises(ModelLoadError, match=r"crashed while loading .*\(SIGKILL"):
         await start
     assert not worker.running
     # The next request starts a fresh, working process.
@@ -281,3 +284,16 @@ async def test_stop_is_idempotent(worker: ModelWorker) -> None:
     assert worker.pid is None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_worker_output_cannot_corrupt_protocol() -> None:
+    """What Python or C code prints to stdout in the worker goes to stderr."""
+    code = (
+        f"import os, sys; sys.path.insert(0, {str(WORKER_SCRIPT.parent)!r}); import worker; "
+        "protocol = worker.take_stdout(); print('python noise', flush=True); "
+        "os.write(1, b'fd noise\\n'); protocol.write(b'{}\\n')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30, check=True)
+    assert result.stdout == b"{}\n"
+    assert b"python noise" in result.stderr
+    assert b"fd noise" in result.stderr

@@ -23,7 +23,7 @@ CHAT_TEMPLATE_AUTO = "auto"
 CONF_CONTEXT_LENGTH = "context_length"
 CONF_THREADS = "threads"
 DEFAULT_CONTEXT_LENGTH = 4096
-DEFAULT_THREADS = 0  # 0: let llama.cpp pick
+DEFAULT_THREADS = 0  # 0: the worker uses all cores but one
 
 # Conversation subentry (one per agent)
 SUBENTRY_CONVERSATION = "conversation"

@@ -64,16 +64,27 @@ class GenerationResult:
     stats: dict[str, Any]
 
 
+# What the usual fatal signals mean for a llama.cpp process.
+_SIGNAL_HINTS = {
+    "SIGKILL": "killed from outside, often by the kernel when memory runs out",
+    "SIGILL": "llama.cpp was built for CPU instructions this processor lacks",
+    "SIGSEGV": "a crash in llama.cpp",
+    "SIGBUS": "a crash in llama.cpp, or the model file changed while in use",
+    "SIGABRT": "llama.cpp aborted",
+}
+
+
 def describe_exit(returncode: int | None) -> str:
-    """'SIGKILL', 'exit code 1', ... for a finished process."""
+    """'SIGKILL: killed from outside...', 'exit code 1', ... for a finished process."""
     if returncode is None:
         return "still running"
-    if returncode < 0:
-        try:
-            return signal.Signals(-returncode).name
-        except ValueError:
-            return f"signal {-returncode}"
-    return f"exit code {returncode}"
+    if returncode >= 0:
+        return f"exit code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+    return f"{name}: {_SIGNAL_HINTS[name]}" if name in _SIGNAL_HINTS else name
 
 
 async def _exited(proc: asyncio.subprocess.Process, seconds: float) -> bool:
@@ -91,6 +102,8 @@ class ModelWorker:
 
     The process is started by start() or, transparently, by the first
     generate(); after a crash or timeout the next generate() starts a new one.
+    n_threads None lets the worker use all usable cores but one. python is the
+    interpreter that has llama-cpp-python installed.
     """
 
     def __init__(
@@ -119,9 +132,7 @@ class ModelWorker:
         self._proc: asyncio.subprocess.Process | None = None
         self._ready = False  # process running with the model loaded
         self._stderr_task: asyncio.Task[None] | None = None
-        self._stderr_tail: collections.deque[str] = collections.deque(
-            maxlen=_STDERR_LINES_KEPT
-        )
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES_KEPT)
         self._request_ids = itertools.count(1)
         self._starts = 0
 
@@ -133,9 +144,7 @@ class ModelWorker:
     @property
     def running(self) -> bool:
         """Whether the worker process is alive with the model loaded."""
-        return (
-            self._ready and self._proc is not None and self._proc.returncode is None
-        )
+        return self._ready and self._proc is not None and self._proc.returncode is None
 
     @property
     def restarts(self) -> int:
@@ -278,10 +287,12 @@ class ModelWorker:
         self.context_length = reply.get("n_ctx")
         self._ready = True
         _LOGGER.info(
-            "Model worker (pid %s) loaded %s in %.2f s",
+            "Model worker (pid %s) loaded %s in %.2f s (context %s tokens, %s threads)",
             proc.pid,
             self.metadata.get("general.name", self.model_path),
             loop.time() - started,
+            self.context_length,
+            reply.get("n_threads"),
         )
 
     async def _request(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
