@@ -100,8 +100,9 @@ async def test_local_file_errors_then_success(hass: HomeAssistant, scripted_work
 
 
 @pytest.fixture
-def hub(hub_server: FakeHub, monkeypatch: pytest.MonkeyPatch) -> FakeHub:
+def hub(hass: HomeAssistant, hub_server: FakeHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> FakeHub:
     monkeypatch.setenv("HF_ENDPOINT", hub_server.endpoint)
+    hass.config.config_dir = str(tmp_path)  # downloads go under the config dir
     return hub_server
 
 
