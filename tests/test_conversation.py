@@ -135,8 +135,16 @@ async def test_partly_done_says_what_ran_and_what_did_not(hass: HomeAssistant, s
     result = await ask(hass, "turn on the ac and the nowhere light")
     assert hass.states.get("switch.ac").state == "on"
     speech = result.response.speech["plain"]["speech"]
-    assert speech.startswith("Partly done: I did turn on AC.")
+    assert speech.startswith("Partly done: I turned on AC.")
     assert "light.nowhere" in speech
+
+
+async def test_reply_says_what_ran_when_the_sentence_names_something_else(hass: HomeAssistant, scripted_agent) -> None:
+    """An untuned model may say one thing and call another: the user hears what happened."""
+    scripted_agent.replies = [reply("Turning on the coffee machine.", call("cover.open_cover", "cover.garage_door"))]
+    result = await ask(hass, "turn on the coffee machine")
+    assert hass.states.get("cover.garage_door").state == "open"
+    assert result.response.speech["plain"]["speech"] == "Done: I opened Garage Door."
 
 
 async def test_calls_and_results_are_recorded_in_the_chat_log(hass: HomeAssistant, scripted_agent) -> None:

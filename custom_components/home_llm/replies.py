@@ -1,10 +1,12 @@
-"""What the user hears: the model's sentence when everything it asked for ran, otherwise a
-plain account of what was done, what was refused and why."""
+"""What the user hears: the model's sentence when everything it asked for ran and the
+sentence names what was acted on; otherwise a plain account of what was done, what was
+refused and why. A small model can say "turning on the coffee machine" while its call opens
+the garage door: the user must hear what really happened."""
 
 from __future__ import annotations
 
 from .actions import CallResult
-from .home_format import Home, ParsedReply, Rejection
+from .home_format import Entity, Home, ParsedReply, Rejection
 
 UNREADABLE = "Sorry, I couldn't make sense of the model's answer, so I didn't change anything."
 NO_ANSWER = "Sorry, I don't have an answer to that."
@@ -19,11 +21,55 @@ def compose_reply(home: Home, parsed: ParsedReply, rejected: list[Rejection], re
     if parsed.problems:
         problems.append("Part of the model's answer was unreadable and was ignored.")
     if not problems:
-        return parsed.sentence or ("Done." if done else NO_ANSWER)
+        if not done:
+            return parsed.sentence or NO_ANSWER
+        if parsed.sentence and all(_mentions(parsed.sentence, home.get(r.call.entity_id)) for r in done):
+            return parsed.sentence
+        return f"Done: I {_describe(home, done)}."
     if not done:
         return "I didn't change anything. " + " ".join(problems)
-    did = ", ".join(f"{r.call.service.replace('_', ' ')} {_name(home, r.call.entity_id)}" for r in done)
-    return f"Partly done: I did {did}. " + " ".join(problems)
+    return f"Partly done: I {_describe(home, done)}. " + " ".join(problems)
+
+
+# How to say what a service did; others read as "used <service> on <name>".
+_DID = {
+    "turn_on": "turned on",
+    "turn_off": "turned off",
+    "toggle": "toggled",
+    "open_cover": "opened",
+    "close_cover": "closed",
+    "stop_cover": "stopped",
+    "set_cover_position": "moved",
+    "lock": "locked",
+    "unlock": "unlocked",
+    "set_temperature": "set the temperature of",
+    "set_hvac_mode": "changed the mode of",
+    "set_percentage": "set the speed of",
+    "media_play": "played",
+    "media_pause": "paused",
+    "media_stop": "stopped",
+    "press": "pressed",
+    "start": "started",
+    "add_item": "added to",
+}
+
+
+def _describe(home: Home, done: list[CallResult]) -> str:
+    return ", ".join(
+        f"{_DID.get(r.call.service, f'used {r.call.name} on')} {_name(home, r.call.entity_id)}" for r in done
+    )
+
+
+def _mentions(sentence: str, entity: Entity | None) -> bool:
+    """Whether the sentence names the entity: by name, alias or id, or all the name's words."""
+    if entity is None:
+        return False
+    text = sentence.lower()
+    names = [entity.name, *entity.aliases, entity.entity_id.split(".", 1)[1].replace("_", " ")]
+    if any(n.lower() in text for n in names):
+        return True
+    words = [w for w in entity.name.lower().split() if len(w) > 2]
+    return bool(words) and all(w in text for w in words)
 
 
 def _name(home: Home, entity_id: str) -> str:

@@ -195,7 +195,7 @@ def render_examples(home: Home, count: int) -> list[Turn]:
     turns (small untuned models imitate turns far better than examples in prose).
 
     They depend only on names (never on states), so they stay in the cached prompt head.
-    The last one shows a refusal, so the model learns that "no call" is an answer too.
+    One shows a refusal, so the model learns that "no call" is an answer too.
     """
     if count <= 0:
         return []
@@ -203,13 +203,12 @@ def render_examples(home: Home, count: int) -> list[Turn]:
     for entity in home.entities:
         if entity.domain in _EXAMPLE_TEMPLATES and entity.domain not in chosen:
             chosen[entity.domain] = entity
-    turns: list[Turn] = []
+    # The refusal goes first: small models copy the example nearest the request most.
+    turns: list[Turn] = [("user", "turn on the sauna"), ("assistant", render_reply("There is no sauna in this house.", []))]
     for domain, entity in list(chosen.items())[: max(count - 1, 0)]:
         words, service, args, reply = _EXAMPLE_TEMPLATES[domain]
         name = clean_text(entity.name)
         call = ModelCall(f"{domain}.{service}", entity.entity_id, dict(args))
         turns.append(("user", words.format(name=name)))
         turns.append(("assistant", render_reply(reply.format(name=name), [call])))
-    turns.append(("user", "turn on the sauna"))
-    turns.append(("assistant", render_reply("There is no sauna in this house.", [])))
     return turns
