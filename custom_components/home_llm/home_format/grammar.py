@@ -22,8 +22,9 @@ _VALUE_RULES = {
     "humidity": 'pct ::= [0-9] | [1-9] [0-9] | "100"',
     "text": 'text ::= "\\"" [^"\\\\\\n`]{1,100} "\\""',
     "duration": 'duration ::= "\\"" [0-9] [0-9] ":" [0-5] [0-9] ":" [0-5] [0-9] "\\""',
+    "boolean": 'boolean ::= "true" | "false"',
 }
-_VALUE_RULE_NAME = {"percent": "pct", "humidity": "pct", "rgb": "rgb", "kelvin": "kelvin", "temperature": "temp", "text": "text", "duration": "duration"}
+_VALUE_RULE_NAME = {"percent": "pct", "humidity": "pct", "rgb": "rgb", "kelvin": "kelvin", "temperature": "temp", "text": "text", "duration": "duration", "boolean": "boolean"}
 
 
 def _literal(text: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 class Argument:
     name: str  # as the model writes it
     ha_field: str  # as Home Assistant's service expects it
-    kind: str  # percent | rgb | kelvin | temperature | humidity | option | text | duration
+    kind: str  # percent | rgb | kelvin | temperature | humidity | option | text | duration | boolean
     options_attribute: str | None = None  # for kind "option": the entity attribute listing choices
 
 
@@ -35,6 +35,7 @@ ARGUMENTS: dict[str, Argument] = {
         Argument("volume", "volume_level", "percent"),
         Argument("item", "item", "text"),
         Argument("duration", "duration", "duration"),
+        Argument("muted", "is_volume_muted", "boolean"),
     )
 }
 
@@ -78,6 +79,7 @@ SERVICES: dict[str, dict[str, tuple[str, ...]]] = {
         "volume_up": (),
         "volume_down": (),
         "volume_set": ("volume",),
+        "volume_mute": ("muted",),
         "media_play": (),
         "media_pause": (),
         "media_stop": (),
@@ -95,7 +97,9 @@ SERVICES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 # Services the published Home models never saw; the compatible preset leaves them out.
-EXTENDED_SERVICES = frozenset({"fan.set_percentage", "cover.set_cover_position", "media_player.volume_set"})
+EXTENDED_SERVICES = frozenset(
+    {"fan.set_percentage", "cover.set_cover_position", "media_player.volume_set", "media_player.volume_mute"}
+)
 
 SUPPORTED_DOMAINS = frozenset(SERVICES)
 

@@ -114,6 +114,10 @@ def _check_value(argument: Argument, value: Any, entity: Entity) -> Any:
             return value.strip()
         case "duration":
             return _duration(value)
+        case "boolean":
+            if not isinstance(value, bool):
+                raise _Invalid(f"'{name}' must be true or false, not {value!r}.")
+            return value
     raise AssertionError(f"unknown argument kind {argument.kind}")
 
 
