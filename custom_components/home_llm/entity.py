@@ -28,16 +28,7 @@ from .const import (
     LOGGER,
 )
 from .exposed_home import area_of_device, snapshot_home
-from .home_format import (
-    PRESETS,
-    build_grammar,
-    parse_reply,
-    render_chat,
-    render_system_prompt,
-    render_turns,
-    stop_strings,
-    validate_calls,
-)
+from .home_format import build_request, interpret_reply
 from .replies import compose_reply
 from .worker_client import WorkerError
 
@@ -77,46 +68,42 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
     ) -> conversation.ConversationResult:
         options = {**DEFAULT_AGENT_OPTIONS, **self.subentry.data}
         runtime = self.entry.runtime_data
-        preset = options[CONF_PROMPT_PRESET]
 
         home = snapshot_home(self.hass)
-        system = render_system_prompt(
-            home,
-            now=dt_util.now(),
-            preset=preset,
-            user_area=area_of_device(self.hass, user_input.device_id),
-            attributes=tuple(options[CONF_EXTRA_ATTRIBUTES]),
-        )
-        turns = render_turns(
-            user_input.text,
-            home=home,
-            examples=options[CONF_IN_CONTEXT_EXAMPLES],
-            history=_earlier_turns(chat_log, options[CONF_REMEMBER_TURNS]),
-        )
-        grammar = build_grammar(home, compat=PRESETS[preset].compat) if options[CONF_USE_GRAMMAR] else None
         try:
-            prompt = render_chat(runtime.chat_template, system, turns, runtime.gguf_chat_template)
-            LOGGER.debug("Prompt:\n%s", prompt)
+            request = build_request(
+                home,
+                user_input.text,
+                now=dt_util.now(),
+                chat_template=runtime.chat_template,
+                gguf_chat_template=runtime.gguf_chat_template,
+                preset=options[CONF_PROMPT_PRESET],
+                user_area=area_of_device(self.hass, user_input.device_id),
+                examples=options[CONF_IN_CONTEXT_EXAMPLES],
+                history=_earlier_turns(chat_log, options[CONF_REMEMBER_TURNS]),
+                attributes=tuple(options[CONF_EXTRA_ATTRIBUTES]),
+                use_grammar=options[CONF_USE_GRAMMAR],
+            )
+            LOGGER.debug("Prompt:\n%s", request.prompt)
             result = await runtime.worker.generate(
-                prompt,
-                grammar=grammar,
+                request.prompt,
+                grammar=request.grammar,
                 max_tokens=options[CONF_MAX_TOKENS],
                 temperature=options[CONF_TEMPERATURE],
                 top_p=options[CONF_TOP_P],
                 top_k=options[CONF_TOP_K],
-                stop=list(stop_strings(runtime.chat_template)),
+                stop=list(request.stop),
             )
         except (WorkerError, ValueError) as err:
             LOGGER.error("Generation failed: %s", err)
             return _error_result(user_input, chat_log, f"Sorry, the language model failed: {err}")
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)
 
-        parsed = parse_reply(result.text)
-        valid, rejected = validate_calls(home, parsed.calls)
-        for rejection in rejected:
+        interpretation = interpret_reply(home, result.text)
+        for rejection in interpretation.rejected:
             LOGGER.info("Refused %s on %s: %s", rejection.call.service, rejection.call.target, rejection.reason)
-        results = await async_run_calls(self.hass, valid, user_input.context)
-        reply = compose_reply(home, parsed, rejected, results)
+        results = await async_run_calls(self.hass, interpretation.calls, user_input.context)
+        reply = compose_reply(home, interpretation, results)
 
         # The calls and their results go into the chat log, so the Assist debug view shows them.
         tool_calls = [
@@ -125,7 +112,7 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
         ]
         if tool_calls:
             chat_log.async_add_assistant_content_without_tools(
-                conversation.AssistantContent(agent_id=self.entity_id, content=parsed.sentence or None, tool_calls=tool_calls)
+                conversation.AssistantContent(agent_id=self.entity_id, content=interpretation.parsed.sentence or None, tool_calls=tool_calls)
             )
             for tool_call, call_result in zip(tool_calls, results, strict=True):
                 chat_log.async_add_assistant_content_without_tools(

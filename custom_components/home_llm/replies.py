@@ -6,17 +6,18 @@ the garage door: the user must hear what really happened."""
 from __future__ import annotations
 
 from .actions import CallResult
-from .home_format import Entity, Home, ParsedReply, Rejection
+from .home_format import Entity, Home, Interpretation
 
 UNREADABLE = "Sorry, I couldn't make sense of the model's answer, so I didn't change anything."
 NO_ANSWER = "Sorry, I don't have an answer to that."
 
 
-def compose_reply(home: Home, parsed: ParsedReply, rejected: list[Rejection], results: list[CallResult]) -> str:
+def compose_reply(home: Home, interpretation: Interpretation, results: list[CallResult]) -> str:
+    parsed = interpretation.parsed
     if parsed.problems and not parsed.calls:
         return UNREADABLE
     done = [r for r in results if r.ok]
-    problems = [r.reason for r in rejected]
+    problems = [r.reason for r in interpretation.rejected]
     problems += [f"{_name(home, r.call.entity_id)} didn't respond to {r.call.name}: {r.error}" for r in results if not r.ok]
     if parsed.problems:
         problems.append("Part of the model's answer was unreadable and was ignored.")

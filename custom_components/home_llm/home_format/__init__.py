@@ -8,6 +8,7 @@ It imports nothing from Home Assistant: the integration, data/ and training/ all
 from .chat_templates import GGUF_TEMPLATE, TEMPLATES, detect_template, render_chat, stop_strings
 from .grammar import build_grammar
 from .home import Entity, Home, ServiceCall
+from .pipeline import Interpretation, ModelRequest, build_request, interpret_reply
 from .prompt import DEFAULT_ATTRIBUTES, DEFAULT_PERSONA, DEFAULT_PRESET, PRESETS, render_system_prompt, render_turns
 from .reply import ModelCall, ParsedReply, parse_reply, render_reply
 from .services import SERVICES, SUPPORTED_DOMAINS
@@ -24,12 +25,16 @@ __all__ = [
     "TEMPLATES",
     "Entity",
     "Home",
+    "Interpretation",
+    "ModelRequest",
     "ModelCall",
     "ParsedReply",
     "Rejection",
     "ServiceCall",
     "build_grammar",
+    "build_request",
     "detect_template",
+    "interpret_reply",
     "parse_reply",
     "render_chat",
     "render_reply",

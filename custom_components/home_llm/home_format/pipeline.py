@@ -1,0 +1,59 @@
+"""One request, from the home and the user's words to the prompt, and from the model's text
+to the calls that may run. The integration and training/evaluate.py both go through these
+two functions, so what is measured is what runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .chat_templates import Turn, render_chat, stop_strings
+from .grammar import build_grammar
+from .home import Home, ServiceCall
+from .prompt import DEFAULT_ATTRIBUTES, DEFAULT_PRESET, PRESETS, render_system_prompt, render_turns
+from .reply import ParsedReply, parse_reply
+from .validation import Rejection, validate_calls
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    prompt: str  # chat-templated, ending where the assistant's reply starts
+    grammar: str | None  # GBNF, or None when grammar is off
+    stop: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Interpretation:
+    parsed: ParsedReply
+    calls: list[ServiceCall]  # validated: these may run
+    rejected: list[Rejection]
+
+
+def build_request(
+    home: Home,
+    text: str,
+    *,
+    now: datetime,
+    chat_template: str,
+    gguf_chat_template: str | None = None,
+    preset: str = DEFAULT_PRESET,
+    user_area: str | None = None,
+    examples: int = 0,
+    history: Sequence[Turn] = (),
+    attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES,
+    use_grammar: bool = True,
+) -> ModelRequest:
+    system = render_system_prompt(home, now=now, preset=preset, user_area=user_area, attributes=attributes)
+    turns = render_turns(text, home=home, examples=examples, history=history)
+    return ModelRequest(
+        prompt=render_chat(chat_template, system, turns, gguf_chat_template),
+        grammar=build_grammar(home, compat=PRESETS[preset].compat) if use_grammar else None,
+        stop=stop_strings(chat_template),
+    )
+
+
+def interpret_reply(home: Home, text: str) -> Interpretation:
+    parsed = parse_reply(text)
+    calls, rejected = validate_calls(home, parsed.calls)
+    return Interpretation(parsed, calls, rejected)
