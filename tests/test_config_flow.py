@@ -36,7 +36,8 @@ from custom_components.home_llm.model_files import bundled_model_path
 
 from .conftest import home_llm_entry
 from .gguf_writer import gguf_bytes
-from .hub_server import FakeHub, hub_server  # noqa: F401  (fixture)
+from .hub_server import FakeHub
+from .hub_server import hub_server as hub_server_fixture  # noqa: F401  (registers the fixture)
 
 # A small but valid GGUF (header only) stands in for big downloads; the real model is
 # loaded by the end-to-end tests.

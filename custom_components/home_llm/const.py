@@ -28,7 +28,6 @@ DEFAULT_THREADS = 0  # 0: the worker uses all cores but one
 # Conversation subentry (one per agent)
 SUBENTRY_CONVERSATION = "conversation"
 CONF_PROMPT_PRESET = "prompt_preset"
-CONF_PERSONA = "persona"
 CONF_TEMPERATURE = "temperature"
 CONF_TOP_P = "top_p"
 CONF_TOP_K = "top_k"

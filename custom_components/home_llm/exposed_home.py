@@ -7,12 +7,11 @@ from homeassistant.components.homeassistant.exposed_entities import async_should
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er
 
-from .home_format import Entity, Home
+from .home_format import Entity, Home, in_prompt_order
 
 
 def snapshot_home(hass: HomeAssistant) -> Home:
-    """Exposed entities with names, areas and aliases, sorted by area so the prompt reads
-    like a floor plan and its order doesn't move when states change."""
+    """Exposed entities with names, areas and aliases, in prompt order."""
     entity_registry = er.async_get(hass)
     device_registry = dr.async_get(hass)
     area_registry = ar.async_get(hass)
@@ -39,8 +38,7 @@ def snapshot_home(hass: HomeAssistant) -> Home:
                 last_changed=state.last_changed.timestamp(),
             )
         )
-    entities.sort(key=lambda e: (e.area or "~", e.entity_id))  # entities without an area last
-    return Home(tuple(entities), temperature_unit=hass.config.units.temperature_unit)
+    return Home(in_prompt_order(entities), temperature_unit=hass.config.units.temperature_unit)
 
 
 def area_of_device(hass: HomeAssistant, device_id: str | None) -> str | None:

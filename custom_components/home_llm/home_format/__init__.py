@@ -7,12 +7,12 @@ It imports nothing from Home Assistant: the integration, data/ and training/ all
 
 from .chat_templates import GGUF_TEMPLATE, TEMPLATES, detect_template, render_chat, stop_strings
 from .grammar import build_grammar
-from .home import Entity, Home, ServiceCall
+from .home import Entity, Home, ServiceCall, in_prompt_order
 from .pipeline import Interpretation, ModelRequest, build_request, interpret_reply
 from .prompt import DEFAULT_ATTRIBUTES, DEFAULT_PERSONA, DEFAULT_PRESET, PRESETS, render_system_prompt, render_turns
 from .reply import ModelCall, ParsedReply, parse_reply, render_reply
 from .services import SERVICES, SUPPORTED_DOMAINS
-from .validation import Rejection, to_model_call, validate_calls
+from .validation import Rejection, find_target, to_model_call, validate_calls
 
 __all__ = [
     "DEFAULT_ATTRIBUTES",
@@ -34,6 +34,8 @@ __all__ = [
     "build_grammar",
     "build_request",
     "detect_template",
+    "find_target",
+    "in_prompt_order",
     "interpret_reply",
     "parse_reply",
     "render_chat",

