@@ -30,7 +30,8 @@ class ModelCall:
     arguments: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps({"service": self.service, "target_device": self.target, **self.arguments})
+        # Non-ASCII stays as is: the grammar forbids backslashes, so \uXXXX escapes could not be written.
+        return json.dumps({"service": self.service, "target_device": self.target, **self.arguments}, ensure_ascii=False)
 
 
 @dataclass

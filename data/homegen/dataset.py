@@ -1,0 +1,152 @@
+"""From a seed to JSONL lines: which category each example is, a random home and request
+for it, the chat messages rendered by the format module, and the structured truth.
+
+Every example has its own random stream (seed, split, index), so the output is the same
+byte for byte whatever the number of worker processes."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import random
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from .categories import BUILDERS, CATEGORY_WEIGHTS
+from .format_module import render_system_prompt, render_turns
+from .homes import build_home
+from .languages import get_language
+from .piles import load_piles
+from .requests import Example, Request
+from .splits import view
+
+ATTEMPTS = 40  # homes to try before giving up on a category (a tiny home may fit none)
+FIRST_DAY, DAYS = datetime(2024, 1, 1), 4 * 365
+CHUNK = 250  # examples per task sent to a worker process
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int
+    language: str = "en"
+    preset: str = "home_llm"
+
+
+def category_schedule(config: Config, split: str, size: int) -> list[str]:
+    """Exactly the configured share of each category (largest remainders), shuffled."""
+    quotas = {c: size * w for c, w in CATEGORY_WEIGHTS.items()}
+    counts = {c: int(q) for c, q in quotas.items()}
+    for category in sorted(quotas, key=lambda c: counts[c] - quotas[c])[: size - sum(counts.values())]:
+        counts[category] += 1
+    schedule = [c for c in CATEGORY_WEIGHTS for _ in range(counts[c])]
+    random.Random(f"{config.seed}:{split}:schedule").shuffle(schedule)
+    return schedule
+
+
+@lru_cache(maxsize=4)
+def _setup(language: str, split: str):
+    piles = load_piles(language)
+    return view(piles, split), get_language(language)
+
+
+def make_example(config: Config, split: str, index: int, category: str) -> tuple[dict, Example]:
+    pile_view, lang = _setup(config.language, split)
+    rng = random.Random(f"{config.seed}:{split}:{index}")
+    persona = rng.choice(pile_view.piles.personas)
+    for attempt in range(ATTEMPTS):
+        now = FIRST_DAY + timedelta(days=rng.randrange(DAYS), minutes=rng.randrange(24 * 60))
+        home = build_home(rng, pile_view, f"{split}-{index:06d}-{attempt}", now)
+        request = Request(rng, pile_view, lang, home, config.preset, persona, now)
+        if not request.compat and rng.random() < 0.5:  # the speaker's satellite, when it isn't part of the request
+            request.satellite = rng.choice(sorted({d.area for d in home.devices if d.area}) or [None])
+        example = BUILDERS[category](request)
+        if example is not None:
+            return _record(config, example, persona, now), example
+    raise RuntimeError(f"no {category} example after {ATTEMPTS} homes ({split} #{index})")
+
+
+def _record(config: Config, example: Example, persona: str, now: datetime) -> dict:
+    home = example.home
+    system = render_system_prompt(home.home, now=now, preset=config.preset, user_area=example.satellite)
+    history = [turn for t in example.turns[:-1] for turn in (("user", t.text), ("assistant", t.sentence))]
+    last = example.turns[-1]
+    turns = render_turns(last.text, home=home.home, examples=0, history=history)
+    messages = [{"role": "system", "content": system}] + [{"role": role, "content": text} for role, text in turns]
+    messages.append({"role": "assistant", "content": last.reply})
+    return {
+        "messages": messages,
+        "category": example.category,
+        "intent": example.intent,
+        "template_id": "+".join(i for t in example.turns for i in t.template_ids),
+        "name_ids": sorted({i for t in example.turns for i in t.name_ids}),
+        "home_id": home.id,
+        "layout_id": home.layout_id,
+        "floors": home.floors(),
+        "preset": config.preset,
+        "language": config.language,
+        "persona": persona,
+        "now": now.isoformat(),
+        "expected_calls": [c.as_dict() for c in last.calls],
+        "home": home.as_case(),
+        "sentence": last.text,
+        "satellite_area": example.satellite,
+    }
+
+
+def _chunk(args: tuple[Config, str, int, list[str]]) -> list[tuple[str, dict]]:
+    config, split, start, categories = args
+    results = []
+    for offset, category in enumerate(categories):
+        record, example = make_example(config, split, start + offset, category)
+        results.append((json.dumps(record, ensure_ascii=False), _summary(record, example)))
+    return results
+
+
+def _intent_group(record: dict) -> str:
+    """Intents as the stats report groups them: refusal and follow-up kinds, clause counts."""
+    intent = record["intent"]
+    if record["category"] == "multi_device":
+        return f"{intent.count('+') + 1} actions"
+    return intent.split(".")[0] if record["category"] in ("refusal", "follow_up") else intent
+
+
+def _summary(record: dict, example: Example) -> dict:
+    """What the stats report needs from one example."""
+    last = example.turns[-1]
+    targets = [example.home.device(c.entity_id) for c in last.calls]
+    return {
+        "category": record["category"],
+        "intent": _intent_group(record),
+        "detail": record["intent"],
+        "services": [c["service"] for c in record["expected_calls"]],
+        "devices": len(example.home.devices),
+        "system_chars": len(record["messages"][0]["content"]),
+        "turns": len(example.turns),
+        "heldout_targets": sum(d.heldout_name for d in targets),
+        "targets": len(targets),
+    }
+
+
+def _process_context():
+    """Fork where it is safe (a single-threaded parent such as the CLI: fast, and works from
+    any script); spawn in threaded parents such as test runners, where fork can deadlock."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def generate(config: Config, split: str, size: int, workers: int = 1) -> Iterator[tuple[str, dict]]:
+    """(JSON line, summary) for every example of a split, in order."""
+    schedule = category_schedule(config, split, size)
+    tasks = [(config, split, start, schedule[start : start + CHUNK]) for start in range(0, size, CHUNK)]
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield from _chunk(task)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
+        for results in pool.map(_chunk, tasks):
+            yield from results

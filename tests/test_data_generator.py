@@ -1,0 +1,382 @@
+"""The synthetic data generator (data/generate_data.py): every expected call passes the
+integration's own validator, every reply fits the integration's own grammar, the system
+prompt is exactly what the integration renders, the splits are honest and the output is
+deterministic."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import string
+import subprocess
+import sys
+from collections import Counter
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT / "data"))
+
+from homegen.categories import CATEGORY_WEIGHTS  # noqa: E402
+from homegen.dataset import Config, category_schedule, generate  # noqa: E402
+from homegen.format_module import (  # noqa: E402
+    ServiceCall,
+    home_format,
+    render_system_prompt,
+    render_turns,
+    services_for,
+    to_model_call,
+    validate_calls,
+)
+from homegen.piles import load_piles  # noqa: E402
+
+build_grammar, parse_reply, Home = home_format.build_grammar, home_format.parse_reply, home_format.Home
+
+TRAIN_SIZE, TEST_SIZE, V3_SIZE = 3000, 1000, 600
+SEED = 11
+
+
+def _records(config: Config, split: str, size: int) -> list[dict]:
+    return [json.loads(line) for line, _ in generate(config, split, size, workers=2)]
+
+
+@pytest.fixture(scope="module")
+def data() -> dict[str, list[dict]]:
+    """Generated once for the module: both splits in the default preset, and Home v3."""
+    config = Config(seed=SEED)
+    return {
+        "train": _records(config, "train", TRAIN_SIZE),
+        "test": _records(config, "test", TEST_SIZE),
+        "v3": _records(Config(seed=SEED, preset="home_v3"), "train", V3_SIZE),
+    }
+
+
+@pytest.fixture(scope="module")
+def piles():
+    return load_piles("en")
+
+
+def _all(data: dict[str, list[dict]]):
+    for records in data.values():
+        yield from records
+
+
+def _service_calls(record: dict) -> list[ServiceCall]:
+    return [ServiceCall(*c["service"].split(".", 1), c["entity_id"], c["data"]) for c in record["expected_calls"]]
+
+
+def _words(text: str) -> str:
+    """Lower-case words separated by single spaces, for whole-word searches."""
+    return " " + " ".join(re.findall(r"[^\W_]+", text.lower())) + " "
+
+
+# ---- correctness against the format module ------------------------------------------------------
+
+
+def test_every_expected_call_passes_the_validator(data) -> None:
+    checked = 0
+    for record in _all(data):
+        home = Home.from_dict(record["home"])
+        calls = _service_calls(record)
+        for call in calls:
+            assert home.get(call.entity_id) is not None, (record["sentence"], call)
+            compat = home_format.PRESETS[record["preset"]].compat
+            offered = services_for(call.domain, compat=compat)
+            assert call.service in offered, (record["preset"], call)
+        valid, rejected = validate_calls(home, [to_model_call(c) for c in calls])
+        assert rejected == [], (record["sentence"], [r.reason for r in rejected])
+        # Validating what the model must write gives back exactly the expected HA call.
+        assert [v.as_dict() for v in valid] == record["expected_calls"]
+        checked += len(calls)
+    assert checked > 3000
+
+
+def test_the_reply_carries_exactly_the_expected_calls(data) -> None:
+    for record in _all(data):
+        parsed = parse_reply(record["messages"][-1]["content"])
+        assert parsed.problems == []
+        assert parsed.calls == [to_model_call(c) for c in _service_calls(record)]
+        assert parsed.sentence and "\n" not in parsed.sentence
+
+
+def test_no_call_categories_never_call(data) -> None:
+    for record in _all(data):
+        if record["category"] in ("status", "refusal", "ambiguity", "chit_chat"):
+            assert record["expected_calls"] == [], record["sentence"]
+        elif record["category"] in ("single_device", "multi_device", "area"):
+            assert record["expected_calls"], record["sentence"]
+        if record["category"] == "multi_device":
+            assert len({c["entity_id"] for c in record["expected_calls"]}) >= 2
+
+
+def _gbnf_to_regex(grammar: str) -> re.Pattern:
+    """The integration's GBNF grammar as one Python regex (its rules don't recurse)."""
+    rules = dict(line.split(" ::= ", 1) for line in grammar.splitlines() if line.strip())
+    token = re.compile(r'\s*("(?:\\.|[^"\\])*"|\[(?:\\.|[^\]\\])*\]|[A-Za-z][A-Za-z0-9-]*|\{\d+(?:,\d*)?\}|[()|?*+])')
+
+    @cache
+    def rule(name: str) -> str:
+        body, out, pos = rules[name].strip(), [], 0
+        while pos < len(body):
+            match = token.match(body, pos)
+            assert match, f"can't read {body[pos:]!r}"
+            pos, part = match.end(), match.group(1)
+            if part.startswith('"'):
+                out.append(re.escape(json.loads(part)))
+            elif part.startswith("["):
+                out.append(part)
+            elif part == "(":
+                out.append("(?:")
+            elif part[0].isalpha():
+                out.append(f"(?:{rule(part)})")
+            else:
+                out.append(part)
+        return "".join(out)
+
+    return re.compile(rule("root"))
+
+
+def test_every_reply_fits_the_integrations_grammar(data) -> None:
+    """What the model is taught to write is what the grammar lets it write at run time."""
+    for record in _all(data):
+        grammar = _gbnf_to_regex(
+            build_grammar(Home.from_dict(record["home"]), compat=home_format.PRESETS[record["preset"]].compat)
+        )
+        for message in record["messages"]:
+            if message["role"] == "assistant":
+                assert grammar.fullmatch(message["content"]), message["content"]
+
+
+def test_the_grammar_check_can_fail(data) -> None:
+    record = next(r for r in data["train"] if r["expected_calls"])
+    grammar = _gbnf_to_regex(build_grammar(Home.from_dict(record["home"])))
+    reply = record["messages"][-1]["content"]
+    assert grammar.fullmatch(reply)
+    assert not grammar.fullmatch(reply.replace(record["expected_calls"][0]["entity_id"], "light.not_in_this_home"))
+    assert not grammar.fullmatch(reply.replace('"service"', '"servce"'))
+
+
+def test_messages_are_rendered_by_the_format_module_without_drift(data) -> None:
+    """The stored home re-renders to the very same system prompt and turns."""
+    for record in _all(data):
+        home = Home.from_dict(record["home"])
+        system = render_system_prompt(
+            home, now=datetime.fromisoformat(record["now"]), preset=record["preset"], user_area=record["satellite_area"]
+        )
+        assert record["messages"][0] == {"role": "system", "content": system}
+        history = [(m["role"], m["content"]) for m in record["messages"][1:-2]]
+        turns = render_turns(record["sentence"], home=home, examples=0, history=history)
+        assert [{"role": r, "content": t} for r, t in turns] == record["messages"][1:-1]
+        assert [m["role"] for m in record["messages"][1:]] == ["user", "assistant"] * ((len(record["messages"]) - 1) // 2)
+        # The integration keeps earlier replies as plain sentences (the calls go elsewhere).
+        assert all("```" not in m["content"] for m in record["messages"][1:-1])
+
+
+def test_each_line_is_a_case_file(data) -> None:
+    """home, sentence, satellite_area and expected_calls are the evaluator's case format."""
+    for record in data["train"][:300]:
+        assert record["messages"][-2] == {"role": "user", "content": record["sentence"]}
+        for entity in record["home"]["entities"]:
+            assert {"entity_id", "name", "area", "aliases", "state", "attributes"} <= set(entity)
+        home = Home.from_dict(record["home"])
+        assert [e.entity_id for e in home.entities] == [e["entity_id"] for e in record["home"]["entities"]]
+        assert [e.entity_id for e in home.entities] == [e.entity_id for e in home_format.in_prompt_order(home.entities)]
+        assert record["satellite_area"] is None or record["satellite_area"] in {e["area"] for e in record["home"]["entities"]}
+        for field in ("category", "template_id", "name_ids", "home_id"):
+            assert field in record
+
+
+# ---- homes -----------------------------------------------------------------------------------------
+
+
+def test_homes_are_plausible(data) -> None:
+    sizes = []
+    for record in _all(data):
+        entities = record["home"]["entities"]
+        sizes.append(len(entities))
+        ids = [e["entity_id"] for e in entities]
+        assert len(ids) == len(set(ids))
+        assert sorted(entities, key=lambda e: (e["area"] or "~", e["entity_id"])) == entities  # the integration's order
+        for e in entities:
+            a, domain = e["attributes"], e["entity_id"].split(".")[0]
+            if domain == "light":
+                assert a["supported_color_modes"]
+                assert ("brightness" in a) == (e["state"] == "on" and a["supported_color_modes"] != ["onoff"])
+            if domain == "climate":
+                assert e["state"] in a["hvac_modes"] and a["min_temp"] < a["max_temp"]
+                assert a["min_temp"] <= a["temperature"] <= a["max_temp"]
+            if domain == "media_player" and e["state"] == "off":
+                assert "volume_level" not in a
+            if domain == "cover" and "current_position" in a:
+                assert (a["current_position"] == 0) == (e["state"] == "closed")
+    assert min(sizes) >= 2 and max(sizes) <= 80
+    assert max(sizes) >= 60 and sum(s <= 5 for s in sizes) > 50  # tiny and large homes both occur
+    areas = [
+        len({e["area"] for e in r["home"]["entities"] if e["area"]}) for r in data["train"] if len(r["home"]["entities"]) > 20
+    ]
+    assert min(areas) >= 3
+
+
+def test_home_v3_uses_only_what_that_prompt_shows(data) -> None:
+    for record in data["v3"]:
+        assert record["satellite_area"] is None
+        assert "aliases:" not in record["messages"][0]["content"]
+    services = Counter(c["service"] for r in data["v3"] for c in r["expected_calls"])
+    assert not {"fan.set_percentage", "cover.set_cover_position", "media_player.volume_set", "media_player.volume_mute"} & set(
+        services
+    )
+    assert not any("color_temp_kelvin" in c["data"] for r in data["v3"] for c in r["expected_calls"])
+
+
+# ---- coverage and mix -----------------------------------------------------------------------------
+
+
+def test_category_mix_matches_the_configured_shares(data) -> None:
+    for split, size in (("train", TRAIN_SIZE), ("test", TEST_SIZE)):
+        counts = Counter(r["category"] for r in data[split])
+        assert set(counts) == set(CATEGORY_WEIGHTS)
+        for category, weight in CATEGORY_WEIGHTS.items():
+            assert abs(counts[category] - weight * size) < 1, (split, category, counts[category])
+        assert counts == Counter(category_schedule(Config(seed=SEED), split, size))
+
+
+def test_every_service_of_the_format_is_taught(data) -> None:
+    taught = {c["service"] for r in data["train"] for c in r["expected_calls"]}
+    assert taught == {f"{d}.{s}" for d, services in home_format.SERVICES.items() for s in services}
+
+
+def test_phrasing_varies(data) -> None:
+    sentences = [r["sentence"] for r in data["train"]]
+    assert len(set(sentences)) > 0.9 * len(sentences)
+    assert sum(s == s.lower() for s in sentences) > 0.3 * len(sentences)
+    assert sum(s != s.lower() for s in sentences) > 0.2 * len(sentences)
+    assert sum(bool(re.search(r"\d", s)) for s in sentences) > 100
+    number_words = re.compile(r"\b(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|ten|five)\b", re.I)
+    assert sum(bool(number_words.search(s)) for s in sentences) > 50
+    assert len({r["persona"] for r in data["train"]}) >= 4
+    assert len({r["now"][:10] for r in data["train"]}) > 500
+    assert Counter(len(r["messages"]) for r in data["train"])[5] > 0.05 * TRAIN_SIZE  # two user turns
+
+
+# ---- honest splits ----------------------------------------------------------------------------------
+
+
+def test_no_held_out_device_name_reaches_training(data, piles) -> None:
+    held_out = [d for d in piles.devices if d.holdout]
+    phrases = {_words(text) for d in held_out for text in (d.short, *d.aliases)}
+    train_text = "".join(
+        _words(e["name"]) + "".join(_words(a) for a in e["aliases"]) for r in data["train"] for e in r["home"]["entities"]
+    ) + "".join(_words(r["sentence"]) for r in data["train"])
+    leaked = [p for p in phrases if p in train_text]
+    assert leaked == []
+    assert not {d.id for d in held_out} & {i for r in data["train"] for i in r["name_ids"]}
+
+
+def test_no_held_out_template_reaches_training(data, piles) -> None:
+    held_out = {t.id: t for t in piles.templates if t.holdout} | {c.id: c for c in piles.chitchat if c.holdout}
+    train_ids = {i for r in data["train"] for i in r["template_id"].split("+")}
+    assert not train_ids & set(held_out)
+    # Nor their wording: no training sentence reads like a held-out template (allowing the
+    # fillers the generator adds around a request).
+    train = [r["sentence"].lower() for r in data["train"]]
+    reads_like = {t.text: _matching(t.text, train, piles) for t in held_out.values()}
+    assert {text: found[:2] for text, found in reads_like.items() if found} == {}
+    # The check itself works: seen templates do read like training sentences.
+    seen = [t.text for t in piles.templates if not t.holdout and t.form == "say"]
+    assert sum(bool(_matching(text, train, piles)) for text in seen) > 0.5 * len(seen)
+
+
+def _matching(text: str, sentences: list[str], piles) -> list[str]:
+    """Sentences that are this template filled in, give or take a filler and punctuation."""
+    words = piles.words
+    said = {  # slots with a closed vocabulary match only that; the others match any words
+        "color": [w for spoken in words["colors"].values() for w in spoken],
+        "mode": [w for spoken in words["modes"].values() for w in spoken],
+        "amount": [w for spoken in words["amount"].values() for w in spoken],
+    }
+    pattern = re.escape(text.lower().rstrip("?"))
+    for _, name, _, _ in string.Formatter().parse(text):
+        if name:
+            slot = "(?:" + "|".join(map(re.escape, said[name])) + ")" if name in said else ".+?"
+            pattern = pattern.replace(re.escape("{" + name + "}"), slot)
+    before = "|".join(re.escape(w) for w in piles.words["prefix"] + piles.words["request_prefix"])
+    after = "|".join(re.escape(w) for w in piles.words["suffix"])
+    whole = re.compile(rf"(?:(?:{before}),? )?{pattern}(?: (?:{after}))?[.!?]?")
+    return [s for s in sentences if whole.fullmatch(s)]
+
+
+def test_the_test_split_is_built_from_held_out_templates_and_layouts(data, piles) -> None:
+    held_out_templates = {t.id for t in piles.templates if t.holdout} | {c.id for c in piles.chitchat if c.holdout}
+    held_out_layouts = {layout.id for layout in piles.layouts if layout.holdout}
+    assert {i for r in data["test"] for i in r["template_id"].split("+")} <= held_out_templates
+    assert {r["layout_id"] for r in data["test"]} <= held_out_layouts
+    assert not {r["layout_id"] for r in data["train"]} & held_out_layouts
+    assert not {r["sentence"].lower() for r in data["train"]} & {r["sentence"].lower() for r in data["test"]}
+    # The test split is mostly about devices whose names training never saw.
+    heldout_names = {d.id for d in piles.devices if d.holdout}
+    about_heldout = [r for r in data["test"] if set(r["name_ids"]) & heldout_names]
+    assert len(about_heldout) > 0.4 * TEST_SIZE
+
+
+def test_every_template_group_has_held_out_and_seen_templates(piles) -> None:
+    groups: dict[tuple[str, str], set[bool]] = {}
+    for template in piles.templates:
+        groups.setdefault((template.intent, template.form), set()).add(template.holdout)
+    assert [key for key, kinds in groups.items() if kinds != {True, False}] == []
+    domains = {d.domain for d in piles.devices}
+    for domain in domains:
+        assert {d.holdout for d in piles.devices if d.domain == domain} == {True, False}, domain
+
+
+# ---- determinism and environments ---------------------------------------------------------------
+
+
+def test_same_seed_same_output_whatever_the_workers() -> None:
+    config = Config(seed=5)
+    one = [line for line, _ in generate(config, "train", 300, workers=1)]
+    two = [line for line, _ in generate(config, "train", 300, workers=2)]
+    assert one == two
+    other = [line for line, _ in generate(Config(seed=6), "train", 300, workers=1)]
+    assert other != one and len(set(other) & set(one)) == 0
+
+
+@pytest.mark.parametrize("python", ["python3.11", sys.executable])
+def test_cli_writes_the_same_bytes_under_python_311_and_the_venv(tmp_path: Path, python: str) -> None:
+    """The training environment runs Python 3.11 without Home Assistant."""
+    if shutil.which(python) is None:
+        pytest.skip(f"{python} is not installed")
+    args = ["data/generate_data.py", "--seed", "3", "--train-size", "120", "--test-size", "40", "--workers", "1"]
+    outputs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        # Home Assistant made unimportable, then the script run as a script
+        code = (
+            "import sys; sys.modules['homeassistant'] = None; import runpy; "
+            "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+        )
+        result = subprocess.run(
+            [python, "-c", code, *args, "--out", str(out)], cwd=ROOT, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert "single_device" in result.stdout
+        outputs.append({f.name: f.read_bytes() for f in sorted(out.iterdir())})
+    assert outputs[0] == outputs[1]
+    assert set(outputs[0]) == {"train.jsonl", "test.jsonl", "stats.json"}
+    reference = tmp_path / "reference"
+    subprocess.run([sys.executable, *args, "--out", str(reference)], cwd=ROOT, capture_output=True, check=True)
+    assert outputs[0]["train.jsonl"] == (reference / "train.jsonl").read_bytes()
+    stats = json.loads(outputs[0]["stats.json"])
+    assert sum(stats["splits"]["train"]["categories"].values()) == 120
+
+
+def test_shipped_sample_is_current() -> None:
+    """data/sample/ is what its documented command writes today."""
+    sample = ROOT / "data" / "sample"
+    command = json.loads((sample / "stats.json").read_text())
+    lines = (sample / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    config = Config(seed=command["seed"], preset=command["preset"])
+    assert lines == [line for line, _ in generate(config, "train", len(lines), workers=1)]
