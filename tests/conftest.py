@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.home_llm.config_flow import DEFAULT_AGENT_OPTIONS
+from custom_components.home_llm.agent_options import DEFAULT_AGENT_OPTIONS
 from custom_components.home_llm.const import CONF_MODEL_SOURCE, DOMAIN, SOURCE_BUNDLED
 
 from .scripted_model import ScriptedWorker

