@@ -56,7 +56,7 @@ def write_dataset(path: Path) -> list[dict]:
     return rows
 
 
-def train(*arguments: object, timeout: int = 300) -> subprocess.CompletedProcess:
+def train(*arguments: object, timeout: int = 900) -> subprocess.CompletedProcess:
     if not TRAIN_PY.exists():
         pytest.fail(f"the training environment is missing ({TRAIN_PY}): run scripts/bootstrap_training.sh")
     done = subprocess.run([str(TRAIN_PY), *map(str, arguments)], cwd=REPO, capture_output=True, text=True, timeout=timeout)
