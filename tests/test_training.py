@@ -59,7 +59,7 @@ def write_dataset(path: Path) -> list[dict]:
 def train(*arguments: object, timeout: int = 900) -> subprocess.CompletedProcess:
     if not TRAIN_PY.exists():
         pytest.fail(f"the training environment is missing ({TRAIN_PY}): run scripts/bootstrap_training.sh")
-    done = subprocess.run([str(TRAIN_PY), *map(str, arguments)], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run([str(TRAIN_PY), *map(str, arguments)], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     return done
 
@@ -88,14 +88,14 @@ def _llama(**kwargs):
 def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     train("training/train.py", "--base", "bundled", "--data", dataset, "--out", out,
-          "--steps", 8, "--batch-size", 1, "--grad-accum", 2, "--lr", 3e-3, "--warmup-steps", 2,
-          "--eval-fraction", 0.125, "--eval-every", 4)
+          "--steps", 6, "--batch-size", 1, "--grad-accum", 2, "--lr", 3e-3, "--warmup-steps", 2,
+          "--eval-fraction", 0.125, "--eval-every", 3)
     run = json.loads((out / "run.json").read_text())
     assert (out / "loss.png").stat().st_size > 10_000
     assert run["template"] == "chatml" and run["add_bos"] is False and run["method"] == "lora"
     assert run["data"] == {**run["data"], "train_examples": 7, "eval_examples": 1, "dropped_too_long": 0}
     assert run["loss"]["last"] < 0.7 * run["loss"]["first"], run["loss"]
-    assert [e["step"] for e in run["evals"]] == [0, 4, 8] and run["evals"][2]["loss"] < run["evals"][0]["loss"]
+    assert [e["step"] for e in run["evals"]] == [0, 3, 6] and run["evals"][2]["loss"] < run["evals"][0]["loss"]
 
     base = _llama(model_path=str(BUNDLED_GGUF))
     # The training tokens are llama.cpp's own tokens for the integration's prompt, and the loss

@@ -53,7 +53,7 @@ def run_converter(script: str, arguments: list, log: Path) -> None:
     with open(log, "a", encoding="utf-8") as out:
         out.write(f"$ {' '.join(command)}\n")
         out.flush()
-        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
     if done.returncode:
         tail = "".join(log.read_text(encoding="utf-8").splitlines(keepends=True)[-20:])
         raise SystemExit(f"{script} failed (exit {done.returncode}); end of {log}:\n{tail}")
@@ -109,7 +109,7 @@ def quantize(src: Path, dest: Path, qtype: str) -> None:
             "sys.exit(l.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode(), p))\n")
     if not Path(python).exists():
         raise SystemExit(f"--quantize runs llama.cpp from the Home Assistant venv; {python} is missing (scripts/bootstrap.sh)")
-    done = subprocess.run([python, "-c", code, str(src), str(dest), qtype], capture_output=True, text=True)
+    done = subprocess.run([python, "-c", code, str(src), str(dest), qtype], capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"quantizing to {qtype} failed: {done.stderr[-2000:]}")
 
