@@ -56,13 +56,16 @@ def ask(api: Api, agent: str, text: str) -> tuple[float, str]:
     return time.perf_counter() - started, result["response"]["speech"]["plain"]["speech"]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def demo_api(description: str) -> tuple[Api, str]:
+    """The demo's API and agent id, from --credentials (scripts/demo writes them)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--credentials", type=Path, default=REPO_ROOT / ".demo" / "credentials.json")
-    args = parser.parse_args()
-    creds = json.loads(args.credentials.read_text())
-    api = Api(creds["url"], creds["token"])
-    agent = creds["agent_id"]
+    creds = json.loads(parser.parse_args().credentials.read_text())
+    return Api(creds["url"], creds["token"]), creds["agent_id"]
+
+
+def main() -> None:
+    api, agent = demo_api(__doc__.split("\n\n")[0])
     entries = [e for e in api.get("/api/config/config_entries/entry") if e["domain"] == "home_llm"]
 
     rows = []

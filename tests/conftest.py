@@ -13,7 +13,7 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_llm.agent_options import DEFAULT_AGENT_OPTIONS
-from custom_components.home_llm.const import CONF_MODEL_SOURCE, DOMAIN, SOURCE_BUNDLED
+from custom_components.home_llm.const import BUNDLED_MODEL_TITLE, CONF_MODEL_SOURCE, DOMAIN, SOURCE_BUNDLED
 
 from .scripted_model import ScriptedWorker
 
@@ -46,7 +46,7 @@ def home_llm_entry(**agent_options: object) -> MockConfigEntry:
     """A Home LLM entry on the bundled model with one conversation agent."""
     return MockConfigEntry(
         domain=DOMAIN,
-        title="SmolLM2 135M Instruct (bundled)",
+        title=BUNDLED_MODEL_TITLE,
         data={CONF_MODEL_SOURCE: SOURCE_BUNDLED},
         subentries_data=[
             {

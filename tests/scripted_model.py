@@ -15,9 +15,12 @@ class ScriptedWorker:
     replies: list[str | Exception] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     started: bool = False
+    model_path: str | None = None
+    lora_path: str | None = None
 
-    # ModelWorker's constructor arguments are accepted and ignored.
-    def __call__(self, *args: Any, **kwargs: Any) -> ScriptedWorker:
+    # Stands in for ModelWorker's constructor: records which files it was asked to load.
+    def __call__(self, model_path: str, *, lora_path: str | None = None, **kwargs: Any) -> ScriptedWorker:
+        self.model_path, self.lora_path = model_path, lora_path
         return self
 
     async def start(self) -> None:

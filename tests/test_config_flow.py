@@ -18,9 +18,12 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.home_llm.agent_options import DEFAULT_AGENT_OPTIONS
 from custom_components.home_llm.const import (
+    BUNDLED_MODEL_TITLE,
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
     CONF_FILENAME,
+    CONF_IN_CONTEXT_EXAMPLES,
+    CONF_LORA_PATH,
     CONF_MODEL_PATH,
     CONF_MODEL_SOURCE,
     CONF_QUANTIZATION,
@@ -32,7 +35,7 @@ from custom_components.home_llm.const import (
     SOURCE_HUGGINGFACE,
     SOURCE_LOCAL_FILE,
 )
-from custom_components.home_llm.model_files import bundled_model_path
+from custom_components.home_llm.model_files import BUNDLED_ADAPTER, bundled_model_path
 
 from .conftest import home_llm_entry
 from .gguf_writer import gguf_bytes
@@ -61,12 +64,15 @@ async def test_bundled_model_creates_entry_with_an_agent(hass: HomeAssistant, sc
     result = await _start(hass, SOURCE_BUNDLED)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_MODEL_SOURCE: SOURCE_BUNDLED}
+    assert result["title"] == BUNDLED_MODEL_TITLE
     entry = result["result"]
     (subentry,) = entry.subentries.values()
     assert subentry.subentry_type == "conversation"
-    assert dict(subentry.data) == DEFAULT_AGENT_OPTIONS
+    # The shipped model is fine-tuned: its agent needs no in-context examples.
+    assert dict(subentry.data) == {**DEFAULT_AGENT_OPTIONS, CONF_IN_CONTEXT_EXAMPLES: 0}
     await hass.async_block_till_done()
     assert entry.state is config_entries.ConfigEntryState.LOADED
+    assert scripted_worker.model_path == str(bundled_model_path()) and scripted_worker.lora_path == str(BUNDLED_ADAPTER)
     assert hass.states.get("conversation.home_llm") is not None
 
     again = await _start(hass, SOURCE_BUNDLED)
@@ -98,6 +104,56 @@ async def test_local_file_errors_then_success(hass: HomeAssistant, scripted_work
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(model)}
     assert result["title"]  # from the file's general.name
+    (subentry,) = result["result"].subentries.values()
+    assert dict(subentry.data) == DEFAULT_AGENT_OPTIONS  # an untuned model: in-context examples on
+    await hass.async_block_till_done()
+    assert scripted_worker.model_path == str(model) and scripted_worker.lora_path is None
+
+
+async def test_bundled_adapter_missing_aborts(hass: HomeAssistant, scripted_worker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr("custom_components.home_llm.model_files.BUNDLED_ADAPTER", tmp_path / "gone.lora.gguf")
+    result = await _start(hass, SOURCE_BUNDLED)
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "bundled_model_missing"
+    assert "gone.lora.gguf" in result["description_placeholders"]["error"]
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_local_file_with_lora_adapter(hass: HomeAssistant, scripted_worker, tmp_path: Path) -> None:
+    model = tmp_path / "model.gguf"
+    shutil.copy(bundled_model_path(), model)
+    result = await _start(hass, SOURCE_LOCAL_FILE)
+    flow_id = result["flow_id"]
+
+    async def submit(adapter: Path) -> dict:
+        return await hass.config_entries.flow.async_configure(flow_id, {CONF_MODEL_PATH: str(model), CONF_LORA_PATH: str(adapter)})
+
+    result = await submit(tmp_path / "missing.lora.gguf")
+    assert result["errors"] == {CONF_LORA_PATH: "file_not_found"}
+    result = await submit(model)  # a model, not an adapter
+    assert result["errors"] == {CONF_LORA_PATH: "invalid_adapter"}
+    assert "not a LoRA adapter" in result["description_placeholders"]["error"]
+    qwen = tmp_path / "qwen.lora.gguf"
+    qwen.write_bytes(gguf_bytes({"general.architecture": "qwen2", "general.type": "adapter", "adapter.type": "lora"}))
+    result = await submit(qwen)
+    assert result["errors"] == {CONF_LORA_PATH: "invalid_adapter"}
+    assert "'qwen2'" in result["description_placeholders"]["error"] and "'llama'" in result["description_placeholders"]["error"]
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+    adapter = tmp_path / "mine.lora.gguf"
+    shutil.copy(BUNDLED_ADAPTER, adapter)
+    result = await submit(adapter)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(model), CONF_LORA_PATH: str(adapter)}
+    assert result["title"].endswith(" + mine.lora")
+    (subentry,) = result["result"].subentries.values()
+    assert subentry.data[CONF_IN_CONTEXT_EXAMPLES] == 0  # trained on our format: no examples needed
+    await hass.async_block_till_done()
+    assert scripted_worker.lora_path == str(adapter)
+
+    # The same model with another adapter is another entry; the same pair again is not.
+    result = await _start(hass, SOURCE_LOCAL_FILE)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_MODEL_PATH: str(model), CONF_LORA_PATH: str(adapter)})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
 
 
 @pytest.fixture
@@ -189,6 +245,8 @@ async def test_agent_subentry_add_and_reconfigure(hass: HomeAssistant, scripted_
 
     result = await hass.config_entries.subentries.async_init((entry.entry_id, "conversation"), context={"source": config_entries.SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
+    defaults = {str(key): key.default() for key in result["data_schema"].schema}
+    assert defaults[CONF_IN_CONTEXT_EXAMPLES] == 0  # a new agent on the fine-tuned bundled model
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {**DEFAULT_AGENT_OPTIONS, CONF_NAME: "Kitchen helper", CONF_TEMPERATURE: 0.5}
     )

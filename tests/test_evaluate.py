@@ -17,7 +17,7 @@ from homeassistant.util import dt as dt_util
 
 from custom_components.home_llm.const import DEFAULT_IN_CONTEXT_EXAMPLES, DEFAULT_TEMPERATURE
 from custom_components.home_llm.exposed_home import snapshot_home
-from custom_components.home_llm.model_files import bundled_model_path
+from custom_components.home_llm.model_files import BUNDLED_ADAPTER, bundled_model_path
 
 from .conftest import AGENT_ID
 
@@ -389,20 +389,9 @@ async def test_request_is_the_integrations(hass: HomeAssistant, freezer, scripte
     sent = scripted_agent.requests[1]
 
     # The home as a case file would carry it, in a shuffled order and through JSON.
-    home = snapshot_home(hass)
-    entities = [
-        {
-            "entity_id": e.entity_id,
-            "name": e.name,
-            "area": e.area,
-            "aliases": list(e.aliases),
-            "state": e.state,
-            "attributes": dict(e.attributes),
-        }
-        for e in home.entities
-    ]
-    random.Random(4).shuffle(entities)
-    case_home = json.loads(json.dumps({"entities": entities, "temperature_unit": home.temperature_unit}, default=str))
+    case_home = snapshot_home(hass).to_dict()
+    random.Random(4).shuffle(case_home["entities"])
+    case_home = json.loads(json.dumps(case_home, default=str))
 
     info = evaluate.gguf_metadata.read_gguf_metadata(bundled_model_path())
     settings = evaluate.settings_for_model(info, examples=DEFAULT_IN_CONTEXT_EXAMPLES, temperature=DEFAULT_TEMPERATURE)
@@ -420,7 +409,12 @@ async def test_request_is_the_integrations(hass: HomeAssistant, freezer, scripte
 # --- a real run on the bundled model -----------------------------------------------------------
 
 
-def test_real_run_on_the_bundled_model(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "adapter", "examples"),
+    [([], BUNDLED_ADAPTER, 0), (["--lora", "none", "--examples", "4"], None, 4)],
+    ids=["shipped-model", "untuned-base"],
+)
+def test_real_run_on_the_bundled_model(tmp_path: Path, flags: list[str], adapter: Path | None, examples: int) -> None:
     cases = [
         {
             "sentence": "open the garage door",
@@ -445,8 +439,7 @@ def test_real_run_on_the_bundled_model(tmp_path: Path) -> None:
             str(path),
             "--limit",
             "3",
-            "--examples",
-            "4",
+            *flags,
             "--report",
             str(report_path),
         ],
@@ -459,8 +452,8 @@ def test_real_run_on_the_bundled_model(tmp_path: Path) -> None:
     assert "all scored" in run.stdout and str(report_path) in run.stdout
 
     report = json.loads(report_path.read_text())
-    assert report["model"] == str(bundled_model_path()) and report["lora"] is None
-    assert report["settings"]["template"] == "chatml" and report["settings"]["examples"] == 4 and report["settings"]["grammar"]
+    assert report["model"] == str(bundled_model_path()) and report["lora"] == (str(adapter) if adapter else None)
+    assert report["settings"]["template"] == "chatml" and report["settings"]["examples"] == examples and report["settings"]["grammar"]
     assert [c["sentence"] for c in report["cases"]] == [c["sentence"] for c in cases[:3]]
     for case in report["cases"]:
         assert isinstance(case["raw_output"], str) and case["error"] is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -134,3 +135,9 @@ def test_grammar_names_only_exposed_entities_and_allowed_services() -> None:
     assert "lock.open" not in grammar
     # Sensors are shown for questions but can't be targeted.
     assert "sensor.outside" not in grammar
+
+
+def test_home_case_file_shape_round_trips() -> None:
+    data = json.loads(json.dumps(FIXTURE_HOME.to_dict()))
+    assert data["entities"][0]["entity_id"] == FIXTURE_HOME.entities[0].entity_id
+    assert Home.from_dict(data) == FIXTURE_HOME

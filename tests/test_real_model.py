@@ -1,6 +1,7 @@
-"""The whole path with the real llama.cpp worker process and the real bundled GGUF
-(SmolLM2-135M-Instruct): prompt -> grammar-constrained generation -> validated call ->
-state change; and a worker killed mid-request, which Home Assistant must survive."""
+"""The whole path with the real llama.cpp worker process and the shipped model (the bundled
+SmolLM2-135M-Instruct GGUF with Home LLM's LoRA adapter): prompt -> grammar-constrained
+generation -> validated call -> state change; and a worker killed mid-request, which Home
+Assistant must survive."""
 
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ from homeassistant.components.homeassistant.exposed_entities import async_expose
 from homeassistant.core import Context, CoreState, HomeAssistant
 from homeassistant.helpers import intent
 
-from custom_components.home_llm.const import CONF_TEMPERATURE
+from custom_components.home_llm.const import CONF_IN_CONTEXT_EXAMPLES, CONF_TEMPERATURE
 
 from .conftest import AGENT_ID, home_llm_entry
 
-# A small exposed home keeps the prompt (and the test) short, and the untuned 135M model's
-# choice steady: its in-context examples name these devices.
+# A small exposed home keeps the prompt (and the test) short.
 EXPOSED = {"light.bed_light", "cover.garage_door"}
 
 
@@ -38,8 +38,8 @@ async def _ask(hass: HomeAssistant, text: str):
 
 
 async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home: None) -> None:
-    # Greedy decoding, so the untuned model's choice is repeatable.
-    entry = await _setup_real_agent(hass, **{CONF_TEMPERATURE: 0.0})
+    # Greedy decoding, so the model's choice is repeatable; the agent's defaults for the shipped model.
+    entry = await _setup_real_agent(hass, **{CONF_TEMPERATURE: 0.0, CONF_IN_CONTEXT_EXAMPLES: 0})
     ran: list[str] = []
     unsub = async_subscribe_chat_logs(
         hass,

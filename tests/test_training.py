@@ -1,5 +1,6 @@
 """training/train.py end to end on this machine's CPU: a few steps on a tiny dataset rendered
-with the integration's own format, then the GGUF export loaded by llama.cpp.
+with the integration's own format, then the GGUF export loaded by llama.cpp and scored by
+training/evaluate.py.
 
 Training runs in its own environment (.venv-training, Python 3.11 with torch), so these tests
 call it as a subprocess from Home Assistant's test environment, which has llama.cpp to load the
@@ -12,11 +13,19 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from custom_components.home_llm.home_format import Home, ModelCall, render_reply, render_system_prompt, render_turns
+from custom_components.home_llm.home_format import (
+    Home,
+    ModelCall,
+    render_reply,
+    render_system_prompt,
+    render_turns,
+    validate_calls,
+)
 
 from .fixture_home import FIXTURE_HOME, NOW
 
@@ -51,7 +60,11 @@ def write_dataset(path: Path) -> list[dict]:
         turns = render_turns(text, home=HOME, history=history)
         messages = [{"role": "system", "content": system}, *({"role": r, "content": c} for r, c in turns)]
         messages.append({"role": "assistant", "content": render_reply(sentence, calls)})
-        rows.append({"messages": messages, "category": "test"})
+        expected, rejected = validate_calls(HOME, calls)
+        assert not rejected
+        # Also a case for training/evaluate.py, as the data generator writes them.
+        case = {"home": HOME.to_dict(), "sentence": text, "expected_calls": [c.as_dict() for c in expected], "now": NOW.isoformat()}
+        rows.append({"messages": messages, "category": "test", **case})
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return rows
 
@@ -121,6 +134,22 @@ def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(data
     tuned = _llama(model_path=str(BUNDLED_GGUF), lora_path=adapter["path"])
     text = tuned.create_completion(prompt, max_tokens=48, temperature=0, stop=["<|im_end|>"])["choices"][0]["text"]
     assert text and text != untuned
+    del tuned
+
+    # evaluate.py scores the export the way the integration would run it.
+    report_path = tmp_path / "eval.json"
+    arguments = ["--model", BUNDLED_GGUF, "--lora", adapter["path"], "--cases", dataset, "--threads", 1, "--report", report_path]
+    done = subprocess.run(
+        [sys.executable, "training/evaluate.py", "--no-progress", *map(str, arguments)],
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(report_path.read_text())
+    assert report["lora"] == adapter["path"] and len(report["cases"]) == len(EXAMPLES)
+    summary = report["summary"]
+    assert summary["errors"]["cases"] == 0 and summary["unsupported"]["cases"] == 0
+    assert summary["well_formed"] == 1.0  # the grammar holds for the tuned model too
+    assert summary["cases"] == len(EXAMPLES) and f"{summary['exact_match']:.1%}" in done.stdout
 
 
 def test_full_fine_tune_resumes_and_exports_a_quantized_merged_model(dataset: Path, tiny_model: Path, tmp_path: Path) -> None:

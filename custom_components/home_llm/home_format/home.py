@@ -62,6 +62,24 @@ class Home:
         )
         return cls(tuple(entities), temperature_unit=data.get("temperature_unit", "°C"))
 
+    def to_dict(self) -> dict[str, Any]:
+        """The case-file shape from_dict reads (JSON-ready when the attributes are)."""
+        return {
+            "temperature_unit": self.temperature_unit,
+            "entities": [
+                {
+                    "entity_id": e.entity_id,
+                    "name": e.name,
+                    "area": e.area,
+                    "aliases": list(e.aliases),
+                    "state": e.state,
+                    "attributes": dict(e.attributes),
+                    "last_changed": e.last_changed,
+                }
+                for e in self.entities
+            ],
+        }
+
 
 def in_prompt_order(entities: Iterable[Entity]) -> tuple[Entity, ...]:
     """The order devices are listed in: by area like a floor plan (no area last), then id.
