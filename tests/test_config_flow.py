@@ -22,7 +22,6 @@ from custom_components.home_llm.const import (
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
     CONF_FILENAME,
-    CONF_IN_CONTEXT_EXAMPLES,
     CONF_LORA_PATH,
     CONF_MODEL_PATH,
     CONF_MODEL_SOURCE,
@@ -68,8 +67,7 @@ async def test_bundled_model_creates_entry_with_an_agent(hass: HomeAssistant, sc
     entry = result["result"]
     (subentry,) = entry.subentries.values()
     assert subentry.subentry_type == "conversation"
-    # The shipped model is fine-tuned: its agent needs no in-context examples.
-    assert dict(subentry.data) == {**DEFAULT_AGENT_OPTIONS, CONF_IN_CONTEXT_EXAMPLES: 0}
+    assert dict(subentry.data) == DEFAULT_AGENT_OPTIONS
     await hass.async_block_till_done()
     assert entry.state is config_entries.ConfigEntryState.LOADED
     assert scripted_worker.model_path == str(bundled_model_path()) and scripted_worker.lora_path == str(BUNDLED_ADAPTER)
@@ -104,8 +102,6 @@ async def test_local_file_errors_then_success(hass: HomeAssistant, scripted_work
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(model)}
     assert result["title"]  # from the file's general.name
-    (subentry,) = result["result"].subentries.values()
-    assert dict(subentry.data) == DEFAULT_AGENT_OPTIONS  # an untuned model: in-context examples on
     await hass.async_block_till_done()
     assert scripted_worker.model_path == str(model) and scripted_worker.lora_path is None
 
@@ -145,8 +141,6 @@ async def test_local_file_with_lora_adapter(hass: HomeAssistant, scripted_worker
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(model), CONF_LORA_PATH: str(adapter)}
     assert result["title"].endswith(" + mine.lora")
-    (subentry,) = result["result"].subentries.values()
-    assert subentry.data[CONF_IN_CONTEXT_EXAMPLES] == 0  # trained on our format: no examples needed
     await hass.async_block_till_done()
     assert scripted_worker.lora_path == str(adapter)
 
@@ -245,8 +239,6 @@ async def test_agent_subentry_add_and_reconfigure(hass: HomeAssistant, scripted_
 
     result = await hass.config_entries.subentries.async_init((entry.entry_id, "conversation"), context={"source": config_entries.SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
-    defaults = {str(key): key.default() for key in result["data_schema"].schema}
-    assert defaults[CONF_IN_CONTEXT_EXAMPLES] == 0  # a new agent on the fine-tuned bundled model
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {**DEFAULT_AGENT_OPTIONS, CONF_NAME: "Kitchen helper", CONF_TEMPERATURE: 0.5}
     )

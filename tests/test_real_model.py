@@ -15,7 +15,7 @@ from homeassistant.components.homeassistant.exposed_entities import async_expose
 from homeassistant.core import Context, CoreState, HomeAssistant
 from homeassistant.helpers import intent
 
-from custom_components.home_llm.const import CONF_IN_CONTEXT_EXAMPLES, CONF_TEMPERATURE
+from custom_components.home_llm.const import CONF_TEMPERATURE
 
 from .conftest import AGENT_ID, home_llm_entry
 
@@ -38,8 +38,8 @@ async def _ask(hass: HomeAssistant, text: str):
 
 
 async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home: None) -> None:
-    # Greedy decoding, so the model's choice is repeatable; the agent's defaults for the shipped model.
-    entry = await _setup_real_agent(hass, **{CONF_TEMPERATURE: 0.0, CONF_IN_CONTEXT_EXAMPLES: 0})
+    # Greedy decoding, so the model's choice is repeatable.
+    entry = await _setup_real_agent(hass, **{CONF_TEMPERATURE: 0.0})
     ran: list[str] = []
     unsub = async_subscribe_chat_logs(
         hass,

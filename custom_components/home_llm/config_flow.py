@@ -21,7 +21,7 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers import selector
 
-from .agent_options import DEFAULT_AGENT_OPTIONS, agent_defaults
+from .agent_options import DEFAULT_AGENT_OPTIONS
 from .const import (
     BUNDLED_MODEL_TITLE,
     CHAT_TEMPLATE_AUTO,
@@ -70,8 +70,8 @@ from .model_download import (
 from .model_files import BundledModelMissingError, read_model_files
 
 
-def _default_subentry(entry_data: dict[str, Any]) -> dict[str, Any]:
-    return {"subentry_type": SUBENTRY_CONVERSATION, "data": agent_defaults(entry_data), "title": DEFAULT_AGENT_NAME, "unique_id": None}
+def _default_subentry() -> dict[str, Any]:
+    return {"subentry_type": SUBENTRY_CONVERSATION, "data": dict(DEFAULT_AGENT_OPTIONS), "title": DEFAULT_AGENT_NAME, "unique_id": None}
 
 
 class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -235,7 +235,7 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_abort(reason="download_failed", description_placeholders={"error": self._download_error})
 
     def _create_model_entry(self, title: str, data: dict[str, Any]) -> ConfigFlowResult:
-        return self.async_create_entry(title=title, data=data, subentries=[_default_subentry(data)])
+        return self.async_create_entry(title=title, data=data, subentries=[_default_subentry()])
 
 
 def _int_box(low: int, high: int, step: int = 1) -> selector.NumberSelector:
@@ -271,8 +271,7 @@ class ConversationSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             name = user_input.pop(CONF_NAME)
             return self.async_create_entry(title=name, data=_clean(user_input))
-        defaults = agent_defaults(self._get_entry().data)
-        return self.async_show_form(step_id="user", data_schema=_agent_schema(defaults, name=DEFAULT_AGENT_NAME))
+        return self.async_show_form(step_id="user", data_schema=_agent_schema(DEFAULT_AGENT_OPTIONS, name=DEFAULT_AGENT_NAME))
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         subentry = self._get_reconfigure_subentry()
