@@ -411,7 +411,7 @@ async def test_request_is_the_integrations(hass: HomeAssistant, freezer, scripte
 
 @pytest.mark.parametrize(
     ("flags", "adapter", "examples"),
-    [([], BUNDLED_ADAPTER, 0), (["--lora", "none", "--examples", "4"], None, 4)],
+    [([], BUNDLED_ADAPTER, 4), (["--lora", "none", "--examples", "0"], None, 0)],
     ids=["shipped-model", "untuned-base"],
 )
 def test_real_run_on_the_bundled_model(tmp_path: Path, flags: list[str], adapter: Path | None, examples: int) -> None:

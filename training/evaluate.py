@@ -5,8 +5,8 @@ system prompt, turns with in-context examples, chat template, grammar, the llama
 process, then the reply parser and the validator. What the validator lets through is what
 Home Assistant would execute; that is compared with the case's expected calls.
 
-    .venv/bin/python training/evaluate.py --cases data/output/test.jsonl            # the shipped model
-    .venv/bin/python training/evaluate.py --lora none --examples 4                  # the untuned base
+    .venv/bin/python training/evaluate.py --cases data/output/test.jsonl    # the shipped model, as the agent runs it
+    .venv/bin/python training/evaluate.py --lora none                       # the untuned base
     .venv/bin/python training/evaluate.py --model base.gguf --lora adapter.gguf --cases my_home.jsonl
 
 Prints a table and writes a JSON report with every case (sentence, raw output, the calls that
@@ -389,7 +389,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="auto",
         help="auto: detected from the GGUF, as the integration does",
     )
-    parser.add_argument("--examples", type=int, default=0, help="in-context examples (the untuned base needs 4)")
+    parser.add_argument(
+        "--examples", type=int, default=const.DEFAULT_IN_CONTEXT_EXAMPLES, help="in-context examples (the agent's default)"
+    )
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--top-p", type=float, default=const.DEFAULT_TOP_P)
     parser.add_argument("--top-k", type=int, default=const.DEFAULT_TOP_K)
