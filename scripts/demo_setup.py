@@ -94,6 +94,14 @@ class SetupError(Exception):
     """A step failed; the message says what to do."""
 
 
+class CommandError(SetupError):
+    """Home Assistant answered a websocket command with an error (code: its error code)."""
+
+    def __init__(self, message: str, code: str | None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def say(msg: str) -> None:
     print(f"\033[1m[demo]\033[0m {msg}", file=sys.stderr, flush=True)
 
@@ -160,7 +168,7 @@ class HA:
             if reply.get("id") == self._ws_id and reply.get("type") == "result":
                 break
         if not reply["success"]:
-            raise SetupError(f"websocket {msg_type} failed: {reply['error']}")
+            raise CommandError(f"websocket {msg_type} failed: {reply['error']}", reply["error"].get("code"))
         return reply["result"]
 
     async def close_ws(self) -> None:
@@ -415,6 +423,44 @@ async def arrange_home(ha: HA) -> None:
         say(f"hid {len(to_hide)} state-holding helpers")
 
 
+def demo_dashboard() -> dict[str, Any]:
+    """One section per area with a tile for each device Home LLM sees, and how to talk to it."""
+    by_area: dict[str, list[str]] = {}
+    for entity_id, (area, _aliases) in DEMO_ENTITIES.items():
+        by_area.setdefault(area, []).append(entity_id)
+    intro = {
+        "type": "markdown",
+        "content": (
+            "**Talk to your home.** Press the Assist button at the top right and type, for example, "
+            "*turn off the kitchen light* or *is the garage door open?* Home LLM answers with a small "
+            "language model that runs on this machine; the tiles below show each change."
+        ),
+    }
+    sections = [{"type": "grid", "cards": [{"type": "heading", "heading": "Home LLM demo"}, intro]}]
+    sections += [
+        {"type": "grid", "cards": [{"type": "heading", "heading": area},
+                                   *({"type": "tile", "entity": e} for e in entities)]}
+        for area, entities in by_area.items()
+    ]
+    return {"title": "Home LLM demo", "views": [{"title": "Home", "path": "home", "type": "sections",
+                                                  "max_columns": 4, "sections": sections}]}
+
+
+async def ensure_dashboard(ha: HA) -> None:
+    """The demo home by area as the first screen, unless a dashboard was saved already."""
+    try:
+        await ha.ws("lovelace/config")
+        return  # saved before (by us or by the user): leave it
+    except CommandError as err:
+        if err.code != "config_not_found":
+            raise
+    await ha.ws("lovelace/config/save", config=demo_dashboard())
+    system = await ha.ws("frontend/get_system_data", key="core")
+    await ha.ws("frontend/set_system_data", key="core",
+                value={**(system.get("value") or {}), "default_panel": "lovelace"})
+    say("made the dashboard 'Home LLM demo' (the demo home by area) the first screen")
+
+
 async def set_first_run_state(ha: HA) -> None:
     for domain, service, data in FIRST_RUN_STATE:
         await ha.service(domain, service, data)
@@ -533,15 +579,16 @@ async def use_agent_in_pipeline(ha: HA, agent: str) -> None:
         await ha.ws("assist_pipeline/pipeline/set_preferred", pipeline_id=created["id"])
         say("created the Assist pipeline 'Home LLM'")
         return
-    if preferred["conversation_engine"] == agent:
+    if preferred["conversation_engine"] == agent and preferred["name"] == "Home LLM":
         return
     fields = {k: preferred.get(k) for k in PIPELINE_KEYS}
     for key in PIPELINE_OPTIONAL_KEYS:
         if fields[key] is None:
             del fields[key]
     fields["conversation_engine"] = agent
+    fields["name"] = "Home LLM"  # the name the Assist dialog shows
     await ha.ws("assist_pipeline/pipeline/update", pipeline_id=preferred["id"], **fields)
-    say(f"the Assist pipeline {preferred['name']!r} now uses {agent}")
+    say(f"the Assist pipeline {preferred['name']!r} is now 'Home LLM', with {agent}")
 
 
 # ---------------------------------------------------------------- commands
@@ -555,6 +602,7 @@ async def cmd_setup(ha: HA, args: argparse.Namespace) -> None:
     await ensure_token(ha, creds, creds_file)
     await wait_until_running(ha, args.timeout, args.pid)
     await arrange_home(ha)
+    await ensure_dashboard(ha)
     if creds.get("home_initialized") is False:  # set when this run created the owner
         await set_first_run_state(ha)
     creds["home_initialized"] = True
@@ -685,7 +733,7 @@ def cmd_requirements(args: argparse.Namespace) -> int:
         return req.specifier.contains(version, prereleases=True)
 
     domains: set[str] = set()
-    todo = [*bootstrap.DEFAULT_INTEGRATIONS, *DEMO_DOMAINS]
+    todo = [*bootstrap.DEFAULT_INTEGRATIONS, *DEMO_DOMAINS, *service_validation_domains()]
     while todo:
         domain = todo.pop()
         if domain not in domains:
@@ -710,6 +758,27 @@ def cmd_requirements(args: argparse.Namespace) -> int:
                  "Home Assistant runs with --skip-pip, so scripts/bootstrap.sh has to install "
                  "them (requirements_test.txt).")
     return 0
+
+
+def service_validation_domains() -> list[str]:
+    """The components Home Assistant imports to describe services to the frontend.
+
+    helpers.service._base_components imports them (camera among them, which needs
+    PyTurboJPEG) as soon as a browser asks for the service list; read the names from
+    its source so that a new Home Assistant version's list is followed.
+    """
+    import ast  # noqa: PLC0415
+    import inspect  # noqa: PLC0415
+
+    from homeassistant.helpers import service  # noqa: PLC0415
+
+    tree = ast.parse(inspect.getsource(inspect.unwrap(service._base_components)))  # noqa: SLF001
+    return [
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "homeassistant.components"
+        for alias in node.names
+    ]
 
 
 def describe(state: dict[str, Any] | None) -> str:

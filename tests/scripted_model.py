@@ -4,6 +4,7 @@ the integration sent it; everything around it (Home Assistant, the entities) is 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,8 @@ from custom_components.home_llm.worker_client import GenerationResult, WorkerCra
 
 @dataclass
 class ScriptedWorker:
-    replies: list[str | Exception] = field(default_factory=list)
+    # A reply is the text, an exception to raise, or a future to wait for (a slow model).
+    replies: list[str | Exception | asyncio.Future] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     started: bool = False
     model_path: str | None = None
@@ -34,6 +36,8 @@ class ScriptedWorker:
         if not self.replies:
             raise WorkerCrashedError("scripted worker has no reply left")
         reply = self.replies.pop(0)
+        if isinstance(reply, asyncio.Future):
+            reply = await reply
         if isinstance(reply, Exception):
             raise reply
         return GenerationResult(text=reply, stats={})

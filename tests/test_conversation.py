@@ -3,6 +3,8 @@ for llama.cpp so each model output is exactly the one under test."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from homeassistant.components import conversation
@@ -172,3 +174,22 @@ async def test_worker_failure_is_a_clear_error(hass: HomeAssistant, scripted_age
     assert "SIGSEGV" in result.response.speech["plain"]["speech"]
     result = await ask(hass, "hello")
     assert result.response.speech["plain"]["speech"] == "Hello again."
+
+
+async def test_caller_going_away_is_logged_and_changes_nothing(hass: HomeAssistant, scripted_agent, caplog) -> None:
+    # Home Assistant cancels the request when the browser's websocket closes mid-answer.
+    model_answer = asyncio.get_running_loop().create_future()
+    scripted_agent.replies = [model_answer]
+    before = snapshot(hass)
+    task = asyncio.create_task(ask(hass, "turn on the bed light"))
+    while not scripted_agent.requests:
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert "'turn on the bed light'" in caplog.text
+    assert "abandoned by its caller" in caplog.text
+    assert model_answer.cancelled()  # the wait for the model ended with the request
+    await hass.async_block_till_done()
+    assert snapshot(hass) == before

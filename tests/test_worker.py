@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import signal
 import subprocess
@@ -159,16 +160,45 @@ async def test_queued_requests_survive_kill(worker: ModelWorker) -> None:
     assert worker.restarts == 1
 
 
-async def test_cancelled_request_does_not_mix_up_replies(worker: ModelWorker) -> None:
-    task = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=200, temperature=0))
+async def test_cancelled_generation_stops_and_frees_the_worker(worker: ModelWorker, caplog) -> None:
+    # Alone, this generation runs all 400 tokens (several seconds).
+    task = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0))
     await wait_for_generation_to_start(worker)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    # The worker finishes the abandoned generation; its late reply is skipped.
+    assert "was cancelled by its caller" in caplog.text
+
+    # The worker dropped the abandoned generation: the next request is not queued behind
+    # the rest of its 400 tokens, and the late "cancelled" reply is not taken for its answer.
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
     result = await worker.generate(chatml("You answer questions.", "Is ice cold?"), grammar=YES_NO)
+    waited = loop.time() - asked
     assert result.text in ("yes", "no")
     assert worker.restarts == 0
+    full = await worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0)
+    assert full.stats["completion_tokens"] == 400
+    assert waited < full.stats["total_seconds"]
+
+
+async def test_worker_skips_a_request_cancelled_before_it_ran(model_path: str) -> None:
+    requests = [
+        {"id": 1, "op": "load", "model_path": model_path, "n_ctx": 512, "n_threads": 1},
+        {"id": 2, "op": "generate", "prompt": ENDLESS_PROMPT, "max_tokens": 300, "temperature": 0},
+        {"id": 3, "op": "generate", "prompt": ENDLESS_PROMPT, "max_tokens": 300, "temperature": 0},
+        {"id": 4, "op": "cancel", "target": 3},
+        {"id": 5, "op": "cancel", "target": 2},
+        {"id": 6, "op": "ping"},
+    ]
+    stdin = "".join(json.dumps(r) + "\n" for r in requests)
+    proc = subprocess.run(
+        [sys.executable, str(WORKER_SCRIPT)], input=stdin, capture_output=True, text=True, timeout=120, check=True
+    )
+    replies = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["id"] for r in replies] == [1, 2, 3, 6]  # a cancel notice gets no reply of its own
+    assert replies[1]["cancelled"] and replies[2]["cancelled"]
+    assert replies[3]["ok"]
 
 
 async def test_concurrent_generations_are_serialized(worker: ModelWorker) -> None:

@@ -3,6 +3,8 @@ worker, and runs only what validates."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Literal
 
 from homeassistant.components import conversation
@@ -70,6 +72,7 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
         runtime = self.entry.runtime_data
 
         home = snapshot_home(self.hass)
+        asked_at = time.monotonic()
         try:
             request = build_request(
                 home,
@@ -94,6 +97,15 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
                 top_k=options[CONF_TOP_K],
                 stop=list(request.stop),
             )
+        except asyncio.CancelledError:
+            # Home Assistant cancels the request when its caller goes away (the browser
+            # closed its websocket, a satellite hung up): say so, nothing was done.
+            LOGGER.warning(
+                "Request %r (conversation %s) was abandoned by its caller after %.1f s, "
+                "before the model answered; nothing was done",
+                user_input.text, chat_log.conversation_id, time.monotonic() - asked_at,
+            )
+            raise
         except (WorkerError, ValueError) as err:
             LOGGER.error("Generation failed: %s", err)
             return _error_result(user_input, chat_log, f"Sorry, the language model failed: {err}")

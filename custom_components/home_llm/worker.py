@@ -16,8 +16,14 @@ same "id" and "ok": true plus the results below, or "ok": false and "error".
                finish_reason, prompt_seconds, generate_seconds, total_seconds)
   tokenize  text -> count
   ping      -> nothing more
+  cancel    target (the id of an earlier request) -> no reply of its own; the
+            target, if not yet answered, is answered with "ok": false,
+            "cancelled": true as soon as possible: a queued one is not run, a
+            running generation stops at its next token (prompt processing,
+            once begun, runs to its end)
 
-A failed request does not end the worker; stdin EOF does (exit code 0).
+A failed request does not end the worker; stdin EOF does (exit code 0), once the
+request in progress is answered.
 """
 
 from __future__ import annotations
@@ -25,9 +31,11 @@ from __future__ import annotations
 import faulthandler
 import json
 import os
+import queue
 import signal
 import sys
 import tempfile
+import threading
 import time
 from typing import Any, BinaryIO
 
@@ -47,6 +55,42 @@ METADATA_KEYS = (
 
 class RequestError(Exception):
     """A request that cannot be served; the message is shown to the user."""
+
+
+class RequestCancelled(Exception):
+    """The client cancelled the request (its caller went away)."""
+
+
+class Cancellations:
+    """Ids of cancelled requests, shared by the stdin reader thread and the main thread.
+
+    Request ids only grow, so ids up to the last answered one are forgotten.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: set[Any] = set()
+        self._answered: Any = None
+
+    def cancel(self, request_id: Any) -> None:
+        with self._lock:
+            if not _is_answered(request_id, self._answered):
+                self._ids.add(request_id)
+
+    def is_cancelled(self, request_id: Any) -> bool:
+        return request_id in self._ids
+
+    def answered(self, request_id: Any) -> None:
+        with self._lock:
+            self._ids.discard(request_id)
+            self._answered = request_id
+
+
+def _is_answered(request_id: Any, answered: Any) -> bool:
+    try:
+        return answered is not None and request_id <= answered
+    except TypeError:  # ids that are not numbers: no order to go by
+        return False
 
 
 def take_stdout() -> BinaryIO:
@@ -83,9 +127,10 @@ def captured_stderr(func):
 class Worker:
     """Holds the loaded model and serves requests one at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, cancellations: Cancellations | None = None) -> None:
         self.lib = None  # the llama_cpp module, imported by the first load
         self.llm = None
+        self.cancellations = cancellations or Cancellations()
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
@@ -166,7 +211,7 @@ class Worker:
         def note_first_token(_input_ids, _logits) -> bool:
             if not first_token_at:
                 first_token_at.append(time.perf_counter())
-            return False
+            return self.cancellations.is_cancelled(request.get("id"))
 
         # Passing tokens (not text) avoids tokenizing twice; llama-cpp-python
         # reuses the KV cache for the prefix shared with the previous prompt.
@@ -185,6 +230,8 @@ class Worker:
             stopping_criteria=self.lib.StoppingCriteriaList([note_first_token]),
         )
         finished = time.perf_counter()
+        if self.cancellations.is_cancelled(request.get("id")):
+            raise RequestCancelled
         prompt_done = first_token_at[0] if first_token_at else finished
         choice = result["choices"][0]
         return {
@@ -269,6 +316,47 @@ def check_gguf(path: str, what: str) -> None:
         )
 
 
+def read_requests(stdin: BinaryIO, requests: queue.Queue, cancellations: Cancellations) -> None:
+    """Reader thread: queue each request, apply cancel notices at once; None at EOF.
+
+    Reading on while a request runs is what lets a cancel reach a running generation.
+    """
+    for line in stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+        except ValueError as err:
+            requests.put(err)
+            continue
+        if isinstance(request, dict) and request.get("op") == "cancel":
+            cancellations.cancel(request.get("target"))
+        else:
+            requests.put(request)
+    requests.put(None)
+
+
+def serve(worker: Worker, request: Any) -> dict[str, Any]:
+    """The reply to one request, never raising."""
+    request_id = request.get("id") if isinstance(request, dict) else None
+    try:
+        if isinstance(request, Exception):
+            raise RequestError(f"not a JSON request: {request}")
+        if not isinstance(request, dict):
+            raise RequestError("a request must be a JSON object")
+        if worker.cancellations.is_cancelled(request_id):
+            raise RequestCancelled
+        return {"id": request_id, "ok": True, **worker.handle(request)}
+    except RequestCancelled:
+        return {"id": request_id, "ok": False, "cancelled": True, "error": "cancelled by the client"}
+    except RequestError as err:
+        return {"id": request_id, "ok": False, "error": str(err)}
+    except Exception as err:  # a bug or llama.cpp error: report it, keep serving
+        return {"id": request_id, "ok": False, "error": f"{type(err).__name__}: {err}"}
+    finally:
+        worker.cancellations.answered(request_id)
+
+
 def main() -> int:
     protocol = take_stdout()
     # On SIGSEGV, SIGILL, SIGABRT...: a Python traceback on stderr, for the crash log.
@@ -277,19 +365,12 @@ def main() -> int:
     # running HA must not kill the worker in the middle of a reply.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker = Worker()
-    for line in sys.stdin.buffer:
-        if not line.strip():
-            continue
-        request_id = None
-        try:
-            request = json.loads(line)
-            request_id = request.get("id")
-            reply = {"id": request_id, "ok": True, **worker.handle(request)}
-        except RequestError as err:
-            reply = {"id": request_id, "ok": False, "error": str(err)}
-        except Exception as err:  # a bug or llama.cpp error: report it, keep serving
-            reply = {"id": request_id, "ok": False, "error": f"{type(err).__name__}: {err}"}
-        protocol.write(json.dumps(reply).encode("utf-8") + b"\n")
+    requests: queue.Queue = queue.Queue()
+    threading.Thread(
+        target=read_requests, args=(sys.stdin.buffer, requests, worker.cancellations), daemon=True
+    ).start()
+    while (request := requests.get()) is not None:
+        protocol.write(json.dumps(serve(worker, request)).encode("utf-8") + b"\n")
     return 0
 
 

@@ -319,6 +319,11 @@ class ModelWorker:
                         continue
                     if isinstance(message, dict) and message.get("id") == request_id:
                         reply = message
+        except asyncio.CancelledError:
+            # The caller went away (a closed websocket, a stopped pipeline): have the
+            # worker drop the request instead of finishing it for nobody.
+            self._send_cancel(proc, request_id)
+            raise
         except TimeoutError:
             _LOGGER.error(
                 "Model worker (pid %s) did not answer within %g s; killing it",
@@ -333,6 +338,15 @@ class ModelWorker:
         if reply is None:
             raise await self._crashed(proc)
         return reply
+
+    def _send_cancel(self, proc: asyncio.subprocess.Process, request_id: int) -> None:
+        if proc.returncode is not None or proc.stdin is None or proc.stdin.is_closing():
+            return
+        notice = {"id": next(self._request_ids), "op": "cancel", "target": request_id}
+        with contextlib.suppress(OSError):
+            proc.stdin.write(json.dumps(notice).encode("utf-8") + b"\n")
+        _LOGGER.info("Request %s to the model worker (pid %s) was cancelled by its caller; "
+                     "the worker stops it at its next token", request_id, proc.pid)
 
     async def _crashed(self, proc: asyncio.subprocess.Process) -> WorkerCrashedError:
         """Collect the exit status of a worker whose stdout closed."""

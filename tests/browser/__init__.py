@@ -1,0 +1,1 @@
+"""Tests of the demo as a person sees it (scripts/test --browser)."""
