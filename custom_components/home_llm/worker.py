@@ -64,17 +64,17 @@ class RequestCancelled(Exception):
 class Cancellations:
     """Ids of cancelled requests, shared by the stdin reader thread and the main thread.
 
-    Request ids only grow, so ids up to the last answered one are forgotten.
+    The client's request ids only grow, so a cancel for an id already answered is ignored.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ids: set[Any] = set()
-        self._answered: Any = None
+        self._ids: set[int] = set()
+        self._last_answered = 0
 
     def cancel(self, request_id: Any) -> None:
         with self._lock:
-            if not _is_answered(request_id, self._answered):
+            if isinstance(request_id, int) and request_id > self._last_answered:
                 self._ids.add(request_id)
 
     def is_cancelled(self, request_id: Any) -> bool:
@@ -83,14 +83,8 @@ class Cancellations:
     def answered(self, request_id: Any) -> None:
         with self._lock:
             self._ids.discard(request_id)
-            self._answered = request_id
-
-
-def _is_answered(request_id: Any, answered: Any) -> bool:
-    try:
-        return answered is not None and request_id <= answered
-    except TypeError:  # ids that are not numbers: no order to go by
-        return False
+            if isinstance(request_id, int):
+                self._last_answered = max(self._last_answered, request_id)
 
 
 def take_stdout() -> BinaryIO:
@@ -127,10 +121,10 @@ def captured_stderr(func):
 class Worker:
     """Holds the loaded model and serves requests one at a time."""
 
-    def __init__(self, cancellations: Cancellations | None = None) -> None:
+    def __init__(self) -> None:
         self.lib = None  # the llama_cpp module, imported by the first load
         self.llm = None
-        self.cancellations = cancellations or Cancellations()
+        self.cancellations = Cancellations()
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
