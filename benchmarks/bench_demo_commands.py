@@ -78,7 +78,8 @@ def main() -> None:
         right += ok
         latencies.append(seconds)
         print(
-            f"{number:2}. {text!r:36} {'right' if ok else 'WRONG':5} {seconds:5.2f} s  -> {reply!r}  [{'; '.join(notes) or 'no change'}]"
+            f"{number:2}. {text!r:36} {'right' if ok else 'WRONG':5} {seconds:5.2f} s  "
+            f"-> {reply!r}  [{'; '.join(notes) or 'no change'}]"
         )
     print(f"{right}/{len(COMMANDS)} right; latency median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s")
 

@@ -39,11 +39,7 @@ def default_model() -> str:
 
 
 def chatml(system: str, user: str) -> str:
-    return (
-        f"<|im_start|>system\n{system}<|im_end|>\n"
-        f"<|im_start|>user\n{user}<|im_end|>\n"
-        "<|im_start|>assistant\n"
-    )
+    return f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
 
 
 def system_prompt(header: str, entities: int) -> str:
@@ -51,8 +47,7 @@ def system_prompt(header: str, entities: int) -> str:
         header,
         "You control a smart home. Answer briefly. These are the devices:",
         *(
-            f"light.room_{i}_ceiling 'Room {i} ceiling light' = "
-            f"{'on' if i % 3 else 'off'}, brightness {i * 7 % 100}%"
+            f"light.room_{i}_ceiling 'Room {i} ceiling light' = {'on' if i % 3 else 'off'}, brightness {i * 7 % 100}%"
             for i in range(entities)
         ),
     ]

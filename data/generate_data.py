@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from homegen.dataset import Config, generate  # noqa: E402
-from homegen.format_module import home_format  # noqa: E402
-from homegen.splits import SPLITS  # noqa: E402
-from homegen.stats import SplitStats, table  # noqa: E402
+from homegen.dataset import Config, generate
+from homegen.format_module import home_format
+from homegen.splits import SPLITS
+from homegen.stats import SplitStats, table
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "output"
 

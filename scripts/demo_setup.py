@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -56,6 +57,8 @@ DEMO_ENTITIES: dict[str, tuple[str, list[str]]] = {
     "lock.front_door_lock": ("Entrance", ["Front Door"]),
     "light.porch_light": ("Entrance", ["Outside Light"]),
 }
+# The demo's own dashboard (a storage dashboard: its URL needs a hyphen).
+DASHBOARD_PATH = "home-llm-demo"
 HELPER_DOMAINS = ("input_boolean", "input_number", "input_select", "input_text")
 
 # The state of the home after the first start: (domain, service, data).
@@ -83,23 +86,25 @@ ONBOARDING_EXTRAS = ("google_translate", "met", "radio_browser", "shopping_list"
 # homeassistant/components/assist_pipeline/pipeline.py); all but the last two
 # are required.
 PIPELINE_KEYS = (
-    "conversation_engine", "conversation_language", "language", "name",
-    "stt_engine", "stt_language", "tts_engine", "tts_language", "tts_voice",
-    "wake_word_entity", "wake_word_id", "prefer_local_intents", "acknowledge_media_id",
+    "conversation_engine",
+    "conversation_language",
+    "language",
+    "name",
+    "stt_engine",
+    "stt_language",
+    "tts_engine",
+    "tts_language",
+    "tts_voice",
+    "wake_word_entity",
+    "wake_word_id",
+    "prefer_local_intents",
+    "acknowledge_media_id",
 )
 PIPELINE_OPTIONAL_KEYS = ("prefer_local_intents", "acknowledge_media_id")
 
 
 class SetupError(Exception):
     """A step failed; the message says what to do."""
-
-
-class CommandError(SetupError):
-    """Home Assistant answered a websocket command with an error (code: its error code)."""
-
-    def __init__(self, message: str, code: str | None) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def say(msg: str) -> None:
@@ -128,12 +133,22 @@ class HA:
         return f"{self.url}/"
 
     async def request(
-        self, method: str, path: str, *, json_body: Any = None, form: dict | None = None,
-        auth: bool = True, timeout: float = 60,
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: dict | None = None,
+        auth: bool = True,
+        timeout: float = 60,
     ) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {self.token}"} if auth and self.token else {}
         async with self.session.request(
-            method, self.url + path, json=json_body, data=form, headers=headers,
+            method,
+            self.url + path,
+            json=json_body,
+            data=form,
+            headers=headers,
             timeout=aiohttp.ClientTimeout(total=timeout),
         ) as resp:
             text = await resp.text()
@@ -168,7 +183,7 @@ class HA:
             if reply.get("id") == self._ws_id and reply.get("type") == "result":
                 break
         if not reply["success"]:
-            raise CommandError(f"websocket {msg_type} failed: {reply['error']}", reply["error"].get("code"))
+            raise SetupError(f"websocket {msg_type} failed: {reply['error']}")
         return reply["result"]
 
     async def close_ws(self) -> None:
@@ -195,7 +210,7 @@ async def wait_until_up(ha: HA, timeout: float, pid: int | None) -> None:
             status, _ = await ha.request("GET", "/auth/providers", auth=False, timeout=5)
             if status in (200, 400):
                 return
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             pass
         if time.monotonic() > deadline:
             raise SetupError(f"Home Assistant did not answer on {ha.url} within {timeout:.0f}s")
@@ -228,7 +243,9 @@ def pid_alive(pid: int) -> bool:
 
 async def token_from_code(ha: HA, code: str) -> str:
     body = await ha.call(
-        "POST", "/auth/token", auth=False,
+        "POST",
+        "/auth/token",
+        auth=False,
         form={"grant_type": "authorization_code", "code": code, "client_id": ha.client_id},
     )
     return body["access_token"]
@@ -237,12 +254,15 @@ async def token_from_code(ha: HA, code: str) -> str:
 async def login(ha: HA, username: str, password: str) -> str:
     """Log in with username and password like the login page does; return an access token."""
     flow = await ha.call(
-        "POST", "/auth/login_flow", auth=False,
-        json_body={"client_id": ha.client_id, "handler": ["homeassistant", None],
-                   "redirect_uri": f"{ha.url}/?auth_callback=1"},
+        "POST",
+        "/auth/login_flow",
+        auth=False,
+        json_body={"client_id": ha.client_id, "handler": ["homeassistant", None], "redirect_uri": f"{ha.url}/?auth_callback=1"},
     )
     result = await ha.call(
-        "POST", f"/auth/login_flow/{flow['flow_id']}", auth=False,
+        "POST",
+        f"/auth/login_flow/{flow['flow_id']}",
+        auth=False,
         json_body={"client_id": ha.client_id, "username": username, "password": password},
     )
     if result.get("type") != "create_entry":
@@ -268,9 +288,16 @@ async def onboard(ha: HA, creds: dict[str, Any]) -> bool:
     if not done.get("user"):
         say(f"onboarding: creating the owner account {creds['username']!r}")
         result = await ha.call(
-            "POST", "/api/onboarding/users", auth=False,
-            json_body={"client_id": ha.client_id, "name": "Demo User", "language": "en",
-                       "username": creds["username"], "password": creds["password"]},
+            "POST",
+            "/api/onboarding/users",
+            auth=False,
+            json_body={
+                "client_id": ha.client_id,
+                "name": "Demo User",
+                "language": "en",
+                "username": creds["username"],
+                "password": creds["password"],
+            },
         )
         ha.token = await token_from_code(ha, result["auth_code"])
         created_owner = True
@@ -284,7 +311,8 @@ async def onboard(ha: HA, creds: dict[str, Any]) -> bool:
         await remove_onboarding_extras(ha)
     if not done.get("integration"):
         await ha.call(
-            "POST", "/api/onboarding/integration",
+            "POST",
+            "/api/onboarding/integration",
             json_body={"client_id": ha.client_id, "redirect_uri": f"{ha.url}/?auth_callback=1"},
         )
     say("onboarding: done")
@@ -307,8 +335,7 @@ async def remove_onboarding_extras(ha: HA) -> None:
 
 async def set_core_config(ha: HA) -> None:
     """Name the home and use the machine's time zone (as the onboarding page would)."""
-    config: dict[str, Any] = {"location_name": "Home LLM Demo", "unit_system": "metric",
-                              "time_zone": local_time_zone()}
+    config: dict[str, Any] = {"location_name": "Home LLM Demo", "unit_system": "metric", "time_zone": local_time_zone()}
     lang = os.environ.get("LC_ALL") or os.environ.get("LANG") or ""
     country = lang.split(".")[0].partition("_")[2]
     if len(country) == 2 and country.isalpha():
@@ -321,14 +348,10 @@ async def set_core_config(ha: HA) -> None:
 
 def local_time_zone() -> str:
     candidates = [os.environ.get("TZ", "").lstrip(":")]
-    try:
+    with contextlib.suppress(OSError):
         candidates.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError):
         candidates.append(Path("/etc/timezone").read_text().strip())
-    except OSError:
-        pass
     for name in candidates:
         if name:
             try:
@@ -405,21 +428,18 @@ async def arrange_home(ha: HA) -> None:
         entry = registry.get(entity_id)
         if entry is None or entry.get("area_id"):
             continue  # already placed (possibly moved by the user: leave it)
-        await ha.ws("config/entity_registry/update", entity_id=entity_id,
-                    area_id=areas[area.casefold()], aliases=aliases)
+        await ha.ws("config/entity_registry/update", entity_id=entity_id, area_id=areas[area.casefold()], aliases=aliases)
         newly_placed.append(entity_id)
     if newly_placed:
         # Locks are not exposed to Assist by default; expose every demo device once.
-        await ha.ws("homeassistant/expose_entity", assistants=["conversation"],
-                    entity_ids=newly_placed, should_expose=True)
+        await ha.ws("homeassistant/expose_entity", assistants=["conversation"], entity_ids=newly_placed, should_expose=True)
         say(f"placed {len(newly_placed)} devices in their areas and exposed them to Assist")
 
     to_hide = [h for h in helper_entity_ids() if h in registry and registry[h].get("hidden_by") is None]
     for entity_id in to_hide:
         await ha.ws("config/entity_registry/update", entity_id=entity_id, hidden_by="user")
     if to_hide:
-        await ha.ws("homeassistant/expose_entity", assistants=["conversation"],
-                    entity_ids=to_hide, should_expose=False)
+        await ha.ws("homeassistant/expose_entity", assistants=["conversation"], entity_ids=to_hide, should_expose=False)
         say(f"hid {len(to_hide)} state-holding helpers")
 
 
@@ -438,26 +458,30 @@ def demo_dashboard() -> dict[str, Any]:
     }
     sections = [{"type": "grid", "cards": [{"type": "heading", "heading": "Home LLM demo"}, intro]}]
     sections += [
-        {"type": "grid", "cards": [{"type": "heading", "heading": area},
-                                   *({"type": "tile", "entity": e} for e in entities)]}
+        {"type": "grid", "cards": [{"type": "heading", "heading": area}, *({"type": "tile", "entity": e} for e in entities)]}
         for area, entities in by_area.items()
     ]
-    return {"title": "Home LLM demo", "views": [{"title": "Home", "path": "home", "type": "sections",
-                                                  "max_columns": 4, "sections": sections}]}
+    return {
+        "title": "Home LLM demo",
+        "views": [{"title": "Home", "path": "home", "type": "sections", "max_columns": 4, "sections": sections}],
+    }
 
 
 async def ensure_dashboard(ha: HA) -> None:
-    """The demo home by area as the first screen, unless a dashboard was saved already."""
-    try:
-        await ha.ws("lovelace/config")
-        return  # saved before (by us or by the user): leave it
-    except CommandError as err:
-        if err.code != "config_not_found":
-            raise
-    await ha.ws("lovelace/config/save", config=demo_dashboard())
+    """The demo home by area as everyone's first screen: a dashboard of its own, made once."""
+    if any(d.get("url_path") == DASHBOARD_PATH for d in await ha.ws("lovelace/dashboards/list")):
+        return  # made before: the user may have changed it since
+    await ha.ws(
+        "lovelace/dashboards/create",
+        url_path=DASHBOARD_PATH,
+        title="Home LLM demo",
+        icon="mdi:home-assistant",
+        show_in_sidebar=True,
+        require_admin=False,
+    )
+    await ha.ws("lovelace/config/save", url_path=DASHBOARD_PATH, config=demo_dashboard())
     system = await ha.ws("frontend/get_system_data", key="core")
-    await ha.ws("frontend/set_system_data", key="core",
-                value={**(system.get("value") or {}), "default_panel": "lovelace"})
+    await ha.ws("frontend/set_system_data", key="core", value={**(system.get("value") or {}), "default_panel": DASHBOARD_PATH})
     say("made the dashboard 'Home LLM demo' (the demo home by area) the first screen")
 
 
@@ -477,7 +501,9 @@ async def add_home_llm(ha: HA) -> bool:
         return True
     say("adding Home LLM (config flow: bundled model)")
     status, result = await ha.request(
-        "POST", "/api/config/config_entries/flow", timeout=900,
+        "POST",
+        "/api/config/config_entries/flow",
+        timeout=900,
         json_body={"handler": DOMAIN, "show_advanced_options": False},
     )
     if status == 404:
@@ -496,8 +522,9 @@ async def add_home_llm(ha: HA) -> bool:
             say(f"Home LLM entry created: {result.get('title')!r}")
             return True
         if kind == "abort":
-            raise SetupError(f"the {DOMAIN} config flow aborted: {result.get('reason')} "
-                             f"{result.get('description_placeholders') or ''}")
+            raise SetupError(
+                f"the {DOMAIN} config flow aborted: {result.get('reason')} {result.get('description_placeholders') or ''}"
+            )
         if time.monotonic() > deadline:
             raise SetupError(f"the {DOMAIN} config flow did not finish (last step: {result})")
         if kind == "menu":
@@ -509,23 +536,22 @@ async def add_home_llm(ha: HA) -> bool:
             elif len(options) == 1:
                 user_input = {"next_step_id": options[0]}
             else:
-                raise SetupError(f"{DOMAIN} config flow menu {step!r} offers {options}; "
-                                 "scripts/demo only knows 'bundled'")
+                raise SetupError(f"{DOMAIN} config flow menu {step!r} offers {options}; scripts/demo only knows 'bundled'")
         elif kind == "form":
             if result.get("errors"):
-                raise SetupError(f"{DOMAIN} config flow step {step!r} reported errors "
-                                 f"{result['errors']} {result.get('description_placeholders') or ''}")
+                raise SetupError(
+                    f"{DOMAIN} config flow step {step!r} reported errors "
+                    f"{result['errors']} {result.get('description_placeholders') or ''}"
+                )
             user_input = form_defaults(result)
         elif kind in ("progress", "progress_done"):
             if kind == "progress":
                 await asyncio.sleep(2)
             user_input = {}
         else:  # external steps need a browser
-            raise SetupError(f"{DOMAIN} config flow step {step!r} of type {kind!r} "
-                             "cannot be completed by scripts/demo")
+            raise SetupError(f"{DOMAIN} config flow step {step!r} of type {kind!r} cannot be completed by scripts/demo")
         say(f"config flow: step {step!r} ({kind}) -> {user_input or 'continue'}")
-        result = await ha.call("POST", f"/api/config/config_entries/flow/{result['flow_id']}",
-                               json_body=user_input, timeout=900)
+        result = await ha.call("POST", f"/api/config/config_entries/flow/{result['flow_id']}", json_body=user_input, timeout=900)
 
 
 def form_defaults(result: dict[str, Any]) -> dict[str, Any]:
@@ -535,8 +561,7 @@ def form_defaults(result: dict[str, Any]) -> dict[str, Any]:
         if "default" in field:
             user_input[field["name"]] = field["default"]
         elif field.get("required"):
-            raise SetupError(f"{DOMAIN} config flow step {result.get('step_id')!r} needs "
-                             f"{field['name']!r}, which has no default")
+            raise SetupError(f"{DOMAIN} config flow step {result.get('step_id')!r} needs {field['name']!r}, which has no default")
     return user_input
 
 
@@ -547,12 +572,14 @@ async def find_agent(ha: HA, timeout: float = 300) -> str:
         entries = await ha.call("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
         bad = [e for e in entries if e["state"] in ("setup_error", "migration_error", "failed_unload")]
         if bad:
-            raise SetupError(f"the {DOMAIN} entry failed to set up: {bad[0]['state']} "
-                             f"{bad[0].get('reason') or ''} (see the Home Assistant log)")
+            raise SetupError(
+                f"the {DOMAIN} entry failed to set up: {bad[0]['state']} "
+                f"{bad[0].get('reason') or ''} (see the Home Assistant log)"
+            )
         agents = sorted(
-            e["entity_id"] for e in await ha.ws("config/entity_registry/list")
-            if e["platform"] == DOMAIN and e["entity_id"].startswith("conversation.")
-            and not e.get("disabled_by")
+            e["entity_id"]
+            for e in await ha.ws("config/entity_registry/list")
+            if e["platform"] == DOMAIN and e["entity_id"].startswith("conversation.") and not e.get("disabled_by")
         )
         loaded = any(e["state"] == "loaded" for e in entries)
         if agents and loaded:
@@ -561,8 +588,7 @@ async def find_agent(ha: HA, timeout: float = 300) -> str:
             return agents[0]
         if time.monotonic() > deadline:
             states = [(e["title"], e["state"], e.get("reason")) for e in entries]
-            raise SetupError(f"no conversation entity of platform {DOMAIN} appeared within "
-                             f"{timeout:.0f}s (entries: {states})")
+            raise SetupError(f"no conversation entity of platform {DOMAIN} appeared within {timeout:.0f}s (entries: {states})")
         await asyncio.sleep(2)
 
 
@@ -573,8 +599,7 @@ async def use_agent_in_pipeline(ha: HA, agent: str) -> None:
     preferred = pipelines.get(listing.get("preferred_pipeline"))
     if preferred is None:
         fields = {k: None for k in PIPELINE_KEYS if k not in PIPELINE_OPTIONAL_KEYS}
-        fields.update(name="Home LLM", language="en", conversation_language="en",
-                      conversation_engine=agent)
+        fields.update(name="Home LLM", language="en", conversation_language="en", conversation_engine=agent)
         created = await ha.ws("assist_pipeline/pipeline/create", **fields)
         await ha.ws("assist_pipeline/pipeline/set_preferred", pipeline_id=created["id"])
         say("created the Assist pipeline 'Home LLM'")
@@ -627,8 +652,7 @@ def print_info(creds: dict[str, Any], creds_file: Path, log_file: str | None) ->
         f"  URL:        {url}",
         f"  Login:      {creds['username']} / {creds['password']}",
         f"  Token:      {token}",
-        f"  Agent:      {agent}" + ("" if creds.get("agent_id") else
-                                     "   (Home LLM is not set up: built-in agent)"),
+        f"  Agent:      {agent}" + ("" if creds.get("agent_id") else "   (Home LLM is not set up: built-in agent)"),
         f"  Saved in:   {os.path.relpath(creds_file)}",
     ]
     if log_file:
@@ -637,7 +661,7 @@ def print_info(creds: dict[str, Any], creds_file: Path, log_file: str | None) ->
         "",
         "Talk to it:",
         f"  TOKEN={token}",
-        f"  curl -s -X POST -H \"Authorization: Bearer $TOKEN\" -H \"Content-Type: application/json\" "
+        f'  curl -s -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" '
         f"-d '{body}' {url}/api/conversation/process",
         "",
     ]
@@ -663,7 +687,9 @@ async def cmd_check(ha: HA, args: argparse.Namespace) -> int:
     print(f"\n>>> {text!r} -> {agent}", flush=True)
     started = time.monotonic()
     status, reply = await ha.request(
-        "POST", "/api/conversation/process", timeout=900,
+        "POST",
+        "/api/conversation/process",
+        timeout=900,
         json_body={"text": text, "language": "en", "agent_id": agent},
     )
     elapsed = time.monotonic() - started
@@ -704,20 +730,30 @@ async def cmd_check(ha: HA, args: argparse.Namespace) -> int:
 # Integrations named in the configuration.yaml scripts/demo writes and in demo_home.yaml;
 # Home Assistant also loads homeassistant.bootstrap.DEFAULT_INTEGRATIONS.
 DEMO_DOMAINS = (
-    "http", "api", "config", "onboarding", "conversation", "assist_pipeline", "history",
-    "logbook", "logger", "automation", "template", "generic_thermostat", "universal",
+    "http",
+    "api",
+    "config",
+    "onboarding",
+    "conversation",
+    "assist_pipeline",
+    "history",
+    "logbook",
+    "logger",
+    "automation",
+    "template",
+    "generic_thermostat",
+    "universal",
     *HELPER_DOMAINS,
 )
 
 
 def cmd_requirements(args: argparse.Namespace) -> int:
     """Print the requirements of the integrations the demo loads that are not installed."""
-    import importlib.metadata as metadata  # noqa: PLC0415
+    import importlib.metadata as metadata
 
-    from packaging.requirements import Requirement  # noqa: PLC0415
-
-    import homeassistant.components  # noqa: PLC0415
-    from homeassistant import bootstrap  # noqa: PLC0415
+    import homeassistant.components
+    from homeassistant import bootstrap
+    from packaging.requirements import Requirement
 
     root = Path(homeassistant.components.__path__[0])
 
@@ -740,7 +776,8 @@ def cmd_requirements(args: argparse.Namespace) -> int:
             domains.add(domain)
             todo += manifest(root / domain / "manifest.json").get("dependencies", [])
     missing = {
-        req for domain in domains
+        req
+        for domain in domains
         for req in manifest(root / domain / "manifest.json").get("requirements", [])
         if not installed(req)
     }
@@ -754,9 +791,11 @@ def cmd_requirements(args: argparse.Namespace) -> int:
             own_missing = []
             warn(f"{own} is not valid JSON: {err}")
         if own_missing:
-            warn(f"Home LLM's requirements are not installed: {', '.join(own_missing)}. "
-                 "Home Assistant runs with --skip-pip, so scripts/bootstrap.sh has to install "
-                 "them (requirements_test.txt).")
+            warn(
+                f"Home LLM's requirements are not installed: {', '.join(own_missing)}. "
+                "Home Assistant runs with --skip-pip, so scripts/bootstrap.sh has to install "
+                "them (requirements_test.txt)."
+            )
     return 0
 
 
@@ -767,12 +806,12 @@ def service_validation_domains() -> list[str]:
     PyTurboJPEG) as soon as a browser asks for the service list; read the names from
     its source so that a new Home Assistant version's list is followed.
     """
-    import ast  # noqa: PLC0415
-    import inspect  # noqa: PLC0415
+    import ast
+    import inspect
 
-    from homeassistant.helpers import service  # noqa: PLC0415
+    from homeassistant.helpers import service
 
-    tree = ast.parse(inspect.getsource(inspect.unwrap(service._base_components)))  # noqa: SLF001
+    tree = ast.parse(inspect.getsource(inspect.unwrap(service._base_components)))
     return [
         alias.name
         for node in ast.walk(tree)
@@ -785,10 +824,21 @@ def describe(state: dict[str, Any] | None) -> str:
     if state is None:
         return "(missing)"
     attrs = state["attributes"]
-    extra = [f"{k}={attrs[k]}" for k in (
-        "brightness", "rgb_color", "percentage", "current_position", "temperature",
-        "hvac_action", "volume_level", "is_volume_muted", "source",
-    ) if attrs.get(k) is not None]
+    extra = [
+        f"{k}={attrs[k]}"
+        for k in (
+            "brightness",
+            "rgb_color",
+            "percentage",
+            "current_position",
+            "temperature",
+            "hvac_action",
+            "volume_level",
+            "is_volume_muted",
+            "source",
+        )
+        if attrs.get(k) is not None
+    ]
     return state["state"] + (f" ({', '.join(extra)})" if extra else "")
 
 

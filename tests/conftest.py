@@ -6,7 +6,6 @@ from __future__ import annotations
 from unittest.mock import patch
 
 import pytest
-
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -18,7 +17,15 @@ from custom_components.home_llm.const import BUNDLED_MODEL_TITLE, CONF_MODEL_SOU
 from .scripted_model import ScriptedWorker
 
 # Real device platforms of Home Assistant's demo integration: their states change when called.
-DEMO_PLATFORMS = [Platform.LIGHT, Platform.SWITCH, Platform.FAN, Platform.COVER, Platform.LOCK, Platform.CLIMATE, Platform.MEDIA_PLAYER]
+DEMO_PLATFORMS = [
+    Platform.LIGHT,
+    Platform.SWITCH,
+    Platform.FAN,
+    Platform.COVER,
+    Platform.LOCK,
+    Platform.CLIMATE,
+    Platform.MEDIA_PLAYER,
+]
 
 
 @pytest.fixture(autouse=True)

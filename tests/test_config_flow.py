@@ -7,13 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from homeassistant import config_entries
 from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, FlowResultType
 from homeassistant.setup import async_setup_component
-
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.home_llm.agent_options import DEFAULT_AGENT_OPTIONS
@@ -106,7 +104,9 @@ async def test_local_file_errors_then_success(hass: HomeAssistant, scripted_work
     assert scripted_worker.model_path == str(model) and scripted_worker.lora_path is None
 
 
-async def test_bundled_adapter_missing_aborts(hass: HomeAssistant, scripted_worker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+async def test_bundled_adapter_missing_aborts(
+    hass: HomeAssistant, scripted_worker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr("custom_components.home_llm.model_files.BUNDLED_ADAPTER", tmp_path / "gone.lora.gguf")
     result = await _start(hass, SOURCE_BUNDLED)
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "bundled_model_missing"
@@ -121,7 +121,9 @@ async def test_local_file_with_lora_adapter(hass: HomeAssistant, scripted_worker
     flow_id = result["flow_id"]
 
     async def submit(adapter: Path) -> dict:
-        return await hass.config_entries.flow.async_configure(flow_id, {CONF_MODEL_PATH: str(model), CONF_LORA_PATH: str(adapter)})
+        return await hass.config_entries.flow.async_configure(
+            flow_id, {CONF_MODEL_PATH: str(model), CONF_LORA_PATH: str(adapter)}
+        )
 
     result = await submit(tmp_path / "missing.lora.gguf")
     assert result["errors"] == {CONF_LORA_PATH: "file_not_found"}
@@ -146,7 +148,9 @@ async def test_local_file_with_lora_adapter(hass: HomeAssistant, scripted_worker
 
     # The same model with another adapter is another entry; the same pair again is not.
     result = await _start(hass, SOURCE_LOCAL_FILE)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_MODEL_PATH: str(model), CONF_LORA_PATH: str(adapter)})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_MODEL_PATH: str(model), CONF_LORA_PATH: str(adapter)}
+    )
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
 
 
@@ -162,7 +166,9 @@ async def test_huggingface_download_with_progress(hass: HomeAssistant, scripted_
     progress = async_capture_events(hass, EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE)
     result = await _start(hass, SOURCE_HUGGINGFACE)
     assert result["step_id"] == "huggingface"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "q4_k_m"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "q4_k_m"}
+    )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
     assert result["progress_action"] == "download"
     await hass.async_block_till_done()
@@ -178,7 +184,9 @@ async def test_huggingface_download_with_progress(hass: HomeAssistant, scripted_
 async def test_huggingface_missing_quantization_offers_what_exists(hass: HomeAssistant, scripted_worker, hub: FakeHub) -> None:
     hub.add_repo("acme/Tiny-GGUF", {"tiny.Q8_0.gguf": TINY_GGUF, "tiny.F16.gguf": TINY_GGUF})
     result = await _start(hass, SOURCE_HUGGINGFACE)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "Q4_K_M"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "Q4_K_M"}
+    )
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "pick_quantization"
     options = result["data_schema"].schema[CONF_QUANTIZATION].config["options"]
     assert sorted(options) == ["F16", "Q8_0"]
@@ -202,7 +210,9 @@ async def test_huggingface_errors(hass: HomeAssistant, hub: FakeHub, monkeypatch
     assert result["errors"] == {CONF_REPO_ID: "no_gguf_files"}
 
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
-    result = await hass.config_entries.flow.async_configure(flow_id, {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "Q4_K_M"})
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_REPO_ID: "acme/Tiny-GGUF", CONF_QUANTIZATION: "Q4_K_M"}
+    )
     assert result["errors"] == {"base": "hub_unreachable"}
     assert "127.0.0.1:9" in result["description_placeholders"]["error"]
 
@@ -210,7 +220,9 @@ async def test_huggingface_errors(hass: HomeAssistant, hub: FakeHub, monkeypatch
 async def test_huggingface_corrupt_download_aborts(hass: HomeAssistant, hub: FakeHub) -> None:
     hub.add_repo("acme/Broken-GGUF", {"broken.Q4_K_M.gguf": b"<html>rate limited</html>"})
     result = await _start(hass, SOURCE_HUGGINGFACE)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_REPO_ID: "acme/Broken-GGUF", CONF_QUANTIZATION: "Q4_K_M"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_REPO_ID: "acme/Broken-GGUF", CONF_QUANTIZATION: "Q4_K_M"}
+    )
     await hass.async_block_till_done()
     result = await hass.config_entries.flow.async_configure(result["flow_id"])
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "download_failed"
@@ -237,7 +249,9 @@ async def test_agent_subentry_add_and_reconfigure(hass: HomeAssistant, scripted_
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
 
-    result = await hass.config_entries.subentries.async_init((entry.entry_id, "conversation"), context={"source": config_entries.SOURCE_USER})
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, "conversation"), context={"source": config_entries.SOURCE_USER}
+    )
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {**DEFAULT_AGENT_OPTIONS, CONF_NAME: "Kitchen helper", CONF_TEMPERATURE: 0.5}
@@ -249,7 +263,9 @@ async def test_agent_subentry_add_and_reconfigure(hass: HomeAssistant, scripted_
     subentry = next(s for s in entry.subentries.values() if s.title == "Home LLM")
     result = await entry.start_subentry_reconfigure_flow(hass, subentry.subentry_id)
     assert result["step_id"] == "reconfigure"
-    result = await hass.config_entries.subentries.async_configure(result["flow_id"], {**DEFAULT_AGENT_OPTIONS, CONF_TEMPERATURE: 0.3})
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {**DEFAULT_AGENT_OPTIONS, CONF_TEMPERATURE: 0.3}
+    )
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
     assert entry.subentries[subentry.subentry_id].data[CONF_TEMPERATURE] == 0.3
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from homeassistant.components import conversation
 from homeassistant.components.conversation.chat_log import ChatLogEventType, async_subscribe_chat_logs
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import area_registry as ar, device_registry as dr, entity_registry as er, intent
+from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import intent
 
 from custom_components.home_llm.worker_client import WorkerCrashedError
 
@@ -31,7 +33,9 @@ def reply(sentence: str, *calls: str) -> str:
 
 
 async def ask(hass: HomeAssistant, text: str, context: Context | None = None, device_id: str | None = None):
-    return await conversation.async_converse(hass, text, None, context or Context(), language="en", agent_id=AGENT_ID, device_id=device_id)
+    return await conversation.async_converse(
+        hass, text, None, context or Context(), language="en", agent_id=AGENT_ID, device_id=device_id
+    )
 
 
 def snapshot(hass: HomeAssistant) -> dict[str, tuple]:
@@ -79,7 +83,9 @@ async def test_prompt_and_grammar_cover_only_exposed_entities(hass: HomeAssistan
 async def test_speaker_area_reaches_the_prompt(hass: HomeAssistant, scripted_agent) -> None:
     area = ar.async_get(hass).async_create("Bedroom")
     entry = next(iter(hass.config_entries.async_entries("demo")))
-    device = dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, identifiers={("test", "satellite")}, name="Satellite")
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("test", "satellite")}, name="Satellite"
+    )
     dr.async_get(hass).async_update_device(device.id, area_id=area.id)
     er.async_get(hass).async_update_entity("light.bed_light", area_id=area.id, aliases={"nightlight"})
     scripted_agent.replies = ["Hello."]
@@ -106,7 +112,10 @@ async def test_status_question_answers_without_a_call(hass: HomeAssistant, scrip
         (reply("ok", call("light.turn_on", "light.bed_light", brightness=250)), "between 0% and 100%"),
         (reply("ok", call("climate.set_temperature", "climate.hvac", temperature=99)), "between 7° and 35°"),
         (reply("ok", '{"service": "light.turn_on", "target_device": "light.bed_light"'), "couldn't make sense"),
-        ("ok\n```homeassistant\n{\"service\": \"cover.open_cover\", \"target_device\": \"cover.garage_door\", \"evil\": 1}", "doesn't take 'evil'"),
+        (
+            'ok\n```homeassistant\n{"service": "cover.open_cover", "target_device": "cover.garage_door", "evil": 1}',
+            "doesn't take 'evil'",
+        ),
     ],
 )
 async def test_bad_model_output_changes_nothing(hass: HomeAssistant, scripted_agent, model_output: str, explanation: str) -> None:

@@ -23,7 +23,7 @@ from .conftest import AGENT_ID
 
 TRAINING = Path(__file__).resolve().parents[1] / "training"
 sys.path.insert(0, str(TRAINING))
-import evaluate_scoring as scoring
+import evaluate_scoring as scoring  # noqa: E402 (after the sys.path set-up above)
 
 
 def _load_evaluate():
@@ -453,7 +453,11 @@ def test_real_run_on_the_bundled_model(tmp_path: Path, flags: list[str], adapter
 
     report = json.loads(report_path.read_text())
     assert report["model"] == str(bundled_model_path()) and report["lora"] == (str(adapter) if adapter else None)
-    assert report["settings"]["template"] == "chatml" and report["settings"]["examples"] == examples and report["settings"]["grammar"]
+    assert (
+        report["settings"]["template"] == "chatml"
+        and report["settings"]["examples"] == examples
+        and report["settings"]["grammar"]
+    )
     assert [c["sentence"] for c in report["cases"]] == [c["sentence"] for c in cases[:3]]
     for case in report["cases"]:
         assert isinstance(case["raw_output"], str) and case["error"] is None

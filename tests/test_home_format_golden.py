@@ -24,13 +24,19 @@ from .fixture_home import FIXTURE_HOME, NOW
 GOLDEN = Path(__file__).parent / "golden"
 
 RAW_REPLIES = [
-    'turning on the kitchen lights for you now\n```homeassistant\n{"service": "light.turn_on", "target_device": "light.kitchen"}\n```',
+    (
+        "turning on the kitchen lights for you now\n```homeassistant\n"
+        '{"service": "light.turn_on", "target_device": "light.kitchen"}\n```'
+    ),
     'dimming and heating\n```homeassistant\n{"service": "light.turn_on", "target_device": "light.office", "brightness": 0.3}\n'
     '{"service": "climate.set_temperature", "target_device": "climate.hall", "temperature": 22.5}\n```',
     "The garage door is closed.",
     'opening\n```homeassistant\n{"service": "cover.open_cover", "target_device": "cover.garage_door"}',
     "{'service': 'lock.unlock', 'target_device': 'lock.front_door'}",
-    '```homeassistant\n{"service": "light.turn_on", "target_device": "light.kitchen", "rgb_color": [0, 0, 255]}{"service": "fan.turn_on", "target_device": "fan.office"}\n```',
+    (
+        '```homeassistant\n{"service": "light.turn_on", "target_device": "light.kitchen", "rgb_color": [0, 0, 255]}'
+        '{"service": "fan.turn_on", "target_device": "fan.office"}\n```'
+    ),
 ]
 
 

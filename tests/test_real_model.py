@@ -43,11 +43,11 @@ async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home:
     ran: list[str] = []
     unsub = async_subscribe_chat_logs(
         hass,
-        lambda _id, event, data: ran.extend(
-            f"{c.tool_name} {c.tool_args['entity_id']}" for c in data.get("content", {}).get("tool_calls") or []
-        )
-        if event == ChatLogEventType.CONTENT_ADDED
-        else None,
+        lambda _id, event, data: (
+            ran.extend(f"{c.tool_name} {c.tool_args['entity_id']}" for c in data.get("content", {}).get("tool_calls") or [])
+            if event == ChatLogEventType.CONTENT_ADDED
+            else None
+        ),
     )
     try:
         assert hass.states.get("light.bed_light").state == "off"

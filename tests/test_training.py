@@ -38,13 +38,23 @@ EXAMPLES = [
     ("turn off the office light", [], "Turning off the Office Light.", [ModelCall("light.turn_off", "light.office")]),
     ("open the garage door", [], "Opening the Garage Door.", [ModelCall("cover.open_cover", "cover.garage_door")]),
     ("lock the front door", [], "Locking the Front Door.", [ModelCall("lock.lock", "lock.front_door")]),
-    ("set the kitchen light to 20 percent", [], "Setting the Kitchen Light to 20%.",
-     [ModelCall("light.turn_on", "light.kitchen", {"brightness": 20})]),
+    (
+        "set the kitchen light to 20 percent",
+        [],
+        "Setting the Kitchen Light to 20%.",
+        [ModelCall("light.turn_on", "light.kitchen", {"brightness": 20})],
+    ),
     ("turn on the sauna", [], "There is no sauna in this house.", []),
     ("unlock the front door", [], "Unlocking the Front Door.", [ModelCall("lock.unlock", "lock.front_door")]),
-    ("and the kitchen one too",
-     [("user", "turn off the office light"), ("assistant", render_reply("Turning off the Office Light.", [ModelCall("light.turn_off", "light.office")]))],
-     "Turning off the Kitchen Light.", [ModelCall("light.turn_off", "light.kitchen")]),
+    (
+        "and the kitchen one too",
+        [
+            ("user", "turn off the office light"),
+            ("assistant", render_reply("Turning off the Office Light.", [ModelCall("light.turn_off", "light.office")])),
+        ],
+        "Turning off the Kitchen Light.",
+        [ModelCall("light.turn_off", "light.kitchen")],
+    ),
     ("close the garage door", [], "Closing the Garage Door.", [ModelCall("cover.close_cover", "cover.garage_door")]),
 ]
 
@@ -63,7 +73,12 @@ def write_dataset(path: Path) -> list[dict]:
         expected, rejected = validate_calls(HOME, calls)
         assert not rejected
         # Also a case for training/evaluate.py, as the data generator writes them.
-        case = {"home": HOME.to_dict(), "sentence": text, "expected_calls": [c.as_dict() for c in expected], "now": NOW.isoformat()}
+        case = {
+            "home": HOME.to_dict(),
+            "sentence": text,
+            "expected_calls": [c.as_dict() for c in expected],
+            "now": NOW.isoformat(),
+        }
         rows.append({"messages": messages, "category": "test", **case})
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return rows
@@ -72,7 +87,9 @@ def write_dataset(path: Path) -> list[dict]:
 def train(*arguments: object, timeout: int = 900) -> subprocess.CompletedProcess:
     if not TRAIN_PY.exists():
         pytest.fail(f"the training environment is missing ({TRAIN_PY}): run scripts/bootstrap_training.sh")
-    done = subprocess.run([str(TRAIN_PY), *map(str, arguments)], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
+    done = subprocess.run(
+        [str(TRAIN_PY), *map(str, arguments)], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
     assert done.returncode == 0, f"exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     return done
 
@@ -101,9 +118,29 @@ def _llama(**kwargs):
 
 def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    train("training/train.py", "--base", "bundled", "--data", dataset, "--out", out,
-          "--steps", 6, "--batch-size", 1, "--grad-accum", 2, "--lr", 3e-3, "--warmup-steps", 2,
-          "--eval-fraction", 0.125, "--eval-every", 3)
+    train(
+        "training/train.py",
+        "--base",
+        "bundled",
+        "--data",
+        dataset,
+        "--out",
+        out,
+        "--steps",
+        6,
+        "--batch-size",
+        1,
+        "--grad-accum",
+        2,
+        "--lr",
+        3e-3,
+        "--warmup-steps",
+        2,
+        "--eval-fraction",
+        0.125,
+        "--eval-every",
+        3,
+    )
     run = json.loads((out / "run.json").read_text())
     assert (out / "loss.png").stat().st_size > 10_000
     assert run["template"] == "chatml" and run["add_bos"] is False and run["method"] == "lora"
@@ -121,7 +158,7 @@ def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(data
         assert example["input_ids"] == prompt_tokens + reply_tokens
         assert example["labels"][-len(reply_tokens) :] == reply_tokens
         assert example["reply"].endswith("<|im_end|>") and reply_tokens[-1] == base.token_eos()
-        trained = [t for t, label in zip(example["input_ids"], example["labels"]) if label != -100]
+        trained = [t for t, label in zip(example["input_ids"], example["labels"], strict=True) if label != -100]
         earlier_replies = [part.split("\n<|im_start|>")[0] for part in example["prompt"].split("<|im_start|>assistant\n")[1:]]
         assert base.detokenize(trained, special=True).decode() == "".join(earlier_replies) + example["reply"]
     assert any(e["prompt"].count("<|im_start|>assistant\n") == 2 for e in examples)  # the follow-up, history included
@@ -154,8 +191,26 @@ def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(data
 
 def test_full_fine_tune_resumes_and_exports_a_quantized_merged_model(dataset: Path, tiny_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    common = ["training/train.py", "--base", tiny_model, "--data", dataset, "--out", out, "--full", "--lr", 3e-3,
-              "--grad-accum", 1, "--warmup-steps", 0, "--eval-every", 4, "--save-every", 4]
+    common = [
+        "training/train.py",
+        "--base",
+        tiny_model,
+        "--data",
+        dataset,
+        "--out",
+        out,
+        "--full",
+        "--lr",
+        3e-3,
+        "--grad-accum",
+        1,
+        "--warmup-steps",
+        0,
+        "--eval-every",
+        4,
+        "--save-every",
+        4,
+    ]
     train(*common, "--steps", 8, "--export", "none")
     first = json.loads((out / "run.json").read_text())
     assert first["loss"]["last"] < first["loss"]["first"]
@@ -174,7 +229,9 @@ def test_full_fine_tune_resumes_and_exports_a_quantized_merged_model(dataset: Pa
         model = _llama(model_path=export["path"])
         for key in ("tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.add_bos_token", "tokenizer.ggml.eos_token_id"):
             assert model.metadata[key] == bundled.metadata[key], key
-        assert model.tokenize(prompt.encode(), add_bos=True, special=True) == bundled.tokenize(prompt.encode(), add_bos=True, special=True)
+        assert model.tokenize(prompt.encode(), add_bos=True, special=True) == bundled.tokenize(
+            prompt.encode(), add_bos=True, special=True
+        )
         assert model.create_completion(prompt, max_tokens=8, temperature=0)["usage"]["completion_tokens"] > 0
         del model
 
@@ -183,9 +240,36 @@ def test_two_processes_train_data_parallel(dataset: Path, tiny_model: Path, tmp_
     # What `accelerate launch` does on several GPUs, here with two CPU processes (gloo): each
     # takes its share of every step's examples and of the held-out set (one process gets none).
     out = tmp_path / "run"
-    train("-m", "torch.distributed.run", "--nproc-per-node", 2, "training/train.py", "--base", tiny_model, "--data", dataset,
-          "--out", out, "--full", "--steps", 4, "--grad-accum", 2, "--lr", 3e-3, "--warmup-steps", 0, "--eval-every", 2,
-          "--eval-fraction", 0.125, "--threads", 1, "--export", "none")
+    train(
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        2,
+        "training/train.py",
+        "--base",
+        tiny_model,
+        "--data",
+        dataset,
+        "--out",
+        out,
+        "--full",
+        "--steps",
+        4,
+        "--grad-accum",
+        2,
+        "--lr",
+        3e-3,
+        "--warmup-steps",
+        0,
+        "--eval-every",
+        2,
+        "--eval-fraction",
+        0.125,
+        "--threads",
+        1,
+        "--export",
+        "none",
+    )
     run = json.loads((out / "run.json").read_text())
     assert run["processes"] == 2 and run["examples_per_step"] == 4
     assert [e["step"] for e in run["evals"]] == [0, 2, 4] and run["evals"][-1]["loss"] < run["evals"][0]["loss"]
@@ -200,8 +284,9 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 import train
 folder, _source = train.resolve_base(sys.argv[1], train.CACHE_DIR)
 torch.manual_seed(0)
-config = LlamaConfig(vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-                     num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2)
+config = LlamaConfig(vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                     num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                     tie_word_embeddings=True, bos_token_id=1, eos_token_id=2)
 LlamaForCausalLM(config).save_pretrained(sys.argv[2])
 import export_gguf
 export_gguf.copy_tokenizer(Path(folder), Path(sys.argv[2]))

@@ -35,18 +35,11 @@ ENDLESS_PROMPT = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,"
 
 def chatml(system: str, user: str) -> str:
     """The model's ChatML chat template, rendered by hand."""
-    return (
-        f"<|im_start|>system\n{system}<|im_end|>\n"
-        f"<|im_start|>user\n{user}<|im_end|>\n"
-        "<|im_start|>assistant\n"
-    )
+    return f"<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n"
 
 
 def entity_list(count: int) -> str:
-    return "\n".join(
-        f"light.room_{i}_ceiling 'Room {i} ceiling light' = {'on' if i % 2 else 'off'}"
-        for i in range(count)
-    )
+    return "\n".join(f"light.room_{i}_ceiling 'Room {i} ceiling light' = {'on' if i % 2 else 'off'}" for i in range(count))
 
 
 @pytest.fixture(scope="module")
@@ -98,9 +91,7 @@ async def test_shared_prefix_reuses_cache(worker: ModelWorker) -> None:
     system = "You control a smart home. Devices:\n" + entity_list(40)
     first = await worker.generate(chatml(system, "Turn on room 3."), max_tokens=4)
     # Grammar-constrained, as the integration's tool calls will be.
-    second = await worker.generate(
-        chatml(system, "Is room 7 on? Answer yes or no."), grammar=YES_NO, max_tokens=4
-    )
+    second = await worker.generate(chatml(system, "Is room 7 on? Answer yes or no."), grammar=YES_NO, max_tokens=4)
     system_tokens = await worker.count_tokens(chatml(system, ""))
 
     assert first.stats["cached_tokens"] == 0
@@ -139,9 +130,7 @@ async def test_sigkill_mid_generation_then_restart(worker: ModelWorker) -> None:
     assert excinfo.value.returncode == -signal.SIGKILL
     assert not worker.running
 
-    result = await worker.generate(
-        chatml("You answer questions.", "Is water wet?"), grammar=YES_NO, max_tokens=4
-    )
+    result = await worker.generate(chatml("You answer questions.", "Is water wet?"), grammar=YES_NO, max_tokens=4)
     assert result.text in ("yes", "no")
     assert worker.restarts == 1
     assert worker.pid != first_pid

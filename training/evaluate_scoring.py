@@ -24,9 +24,9 @@ if _FORMAT_PARENT not in sys.path:
 
 # The integration's format module; its package __init__ (custom_components/home_llm) imports
 # Home Assistant, home_format itself nothing of it.
-from home_format import Home, Interpretation, ServiceCall, find_target, interpret_reply, to_model_call, validate_calls
-from home_format.colors import rgb_of
-from home_format.services import ARGUMENTS, SERVICES, services_for
+from home_format import Home, Interpretation, ServiceCall, find_target, interpret_reply, to_model_call, validate_calls  # noqa: E402 (after the sys.path set-up above)
+from home_format.colors import rgb_of  # noqa: E402 (after the sys.path set-up above)
+from home_format.services import ARGUMENTS, SERVICES, services_for  # noqa: E402 (after the sys.path set-up above)
 
 # Home Assistant fields a case may use that the integration writes differently; each is
 # mapped onto the integration's field before comparison (documented in training/README.md).

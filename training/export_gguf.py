@@ -34,9 +34,16 @@ CACHE_DIR = Path(os.environ.get("HOME_LLM_CACHE", Path.home() / ".cache" / "home
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"  # as pinned by the integration (custom_components/home_llm/manifest.json)
 CONVERTER_OUTTYPES = ["f32", "f16", "bf16", "q8_0"]
 # Tokenizer facts that must survive a merged export unchanged: the integration tokenizes with them.
-TOKENIZER_KEYS = ("tokenizer.ggml.model", "tokenizer.ggml.pre", "tokenizer.ggml.tokens", "tokenizer.ggml.merges",
-                  "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.add_bos_token",
-                  "tokenizer.chat_template")
+TOKENIZER_KEYS = (
+    "tokenizer.ggml.model",
+    "tokenizer.ggml.pre",
+    "tokenizer.ggml.tokens",
+    "tokenizer.ggml.merges",
+    "tokenizer.ggml.bos_token_id",
+    "tokenizer.ggml.eos_token_id",
+    "tokenizer.ggml.add_bos_token",
+    "tokenizer.chat_template",
+)
 WEIGHT_FILES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".index.json")
 
 
@@ -103,10 +110,12 @@ def tokenizer_differences(exported: Path, source_gguf: str | None) -> list[str]:
 
 def quantize(src: Path, dest: Path, qtype: str) -> None:
     python = os.environ.get("HOME_LLM_VENV_PY") or str(REPO / ".venv" / "bin" / "python")
-    code = ("import sys, llama_cpp as l\n"
-            "p = l.llama_model_quantize_default_params()\n"
-            "p.ftype = getattr(l, 'LLAMA_FTYPE_MOSTLY_' + sys.argv[3].upper())\n"
-            "sys.exit(l.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode(), p))\n")
+    code = (
+        "import sys, llama_cpp as l\n"
+        "p = l.llama_model_quantize_default_params()\n"
+        "p.ftype = getattr(l, 'LLAMA_FTYPE_MOSTLY_' + sys.argv[3].upper())\n"
+        "sys.exit(l.llama_model_quantize(sys.argv[1].encode(), sys.argv[2].encode(), p))\n"
+    )
     if not Path(python).exists():
         raise SystemExit(f"--quantize runs llama.cpp from the Home Assistant venv; {python} is missing (scripts/bootstrap.sh)")
     done = subprocess.run([python, "-c", code, str(src), str(dest), qtype], capture_output=True, text=True, check=False)
@@ -123,7 +132,9 @@ def export_run(run_dir: Path, kinds: list[str], outtype: str = "f16", quantize_t
     exports = []
 
     def record(kind: str, path: Path, started: float, **extra) -> None:
-        exports.append({"kind": kind, "path": str(path), "bytes": path.stat().st_size, "seconds": round(time.time() - started, 1), **extra})
+        exports.append(
+            {"kind": kind, "path": str(path), "bytes": path.stat().st_size, "seconds": round(time.time() - started, 1), **extra}
+        )
 
     for kind in kinds:
         started = time.time()
@@ -131,7 +142,9 @@ def export_run(run_dir: Path, kinds: list[str], outtype: str = "f16", quantize_t
             if not adapter_dir.is_dir():
                 raise SystemExit(f"{run_dir} has no LoRA adapter (a full fine-tune exports 'merged')")
             path = run_dir / f"home-llm-lora.{outtype}.gguf"
-            run_converter("convert_lora_to_gguf.py", ["--base", base_folder, "--outtype", outtype, "--outfile", path, adapter_dir], log)
+            run_converter(
+                "convert_lora_to_gguf.py", ["--base", base_folder, "--outtype", outtype, "--outfile", path, adapter_dir], log
+            )
             record("adapter", path, started, base_gguf=base.get("base_gguf"))
         elif kind == "merged":
             path = run_dir / f"home-llm.{outtype}.gguf"

@@ -45,8 +45,8 @@ from tqdm import tqdm
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "custom_components" / "home_llm"))  # home_format imports nothing from HA
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import export_gguf
-import home_format
+import export_gguf  # noqa: E402 (after the sys.path set-up above)
+import home_format  # noqa: E402 (after the sys.path set-up above)
 
 CACHE_DIR = Path(os.environ.get("HOME_LLM_CACHE", Path.home() / ".cache" / "home-llm"))
 
@@ -67,10 +67,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="run folder (default training/output/<config name>)")
     p.add_argument("--overwrite", action="store_true", help="start over in a run folder that has a checkpoint")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
-    p.add_argument("--template", default="auto", choices=["auto", *home_format.TEMPLATES],
-                   help="chat template; auto = what the integration detects for this model")
-    p.add_argument("--loss-on", default="all", choices=["all", "final"],
-                   help="assistant turns that carry loss: all of them, or only the final reply")
+    p.add_argument(
+        "--template",
+        default="auto",
+        choices=["auto", *home_format.TEMPLATES],
+        help="chat template; auto = what the integration detects for this model",
+    )
+    p.add_argument(
+        "--loss-on",
+        default="all",
+        choices=["all", "final"],
+        help="assistant turns that carry loss: all of them, or only the final reply",
+    )
     p.add_argument("--max-len", type=int, default=4096, help="longer examples are dropped (and counted), never cut")
     # The model
     p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
@@ -78,10 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lora-alpha", type=int, default=32)
     p.add_argument("--lora-dropout", type=float, default=0.05)
     p.add_argument("--lora-targets", default="auto", help="comma-separated module names; auto = per architecture")
-    p.add_argument("--grad-checkpointing", action=argparse.BooleanOptionalAction, default=False,
-                   help="recompute activations in the backward pass: less memory, ~30%% more time")
-    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp16", "fp32"],
-                   help="auto: bf16 where the GPU or CPU computes it natively, else fp16 on GPU, fp32 on CPU")
+    p.add_argument(
+        "--grad-checkpointing",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="recompute activations in the backward pass: less memory, ~30%% more time",
+    )
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=["auto", "bf16", "fp16", "fp32"],
+        help="auto: bf16 where the GPU or CPU computes it natively, else fp16 on GPU, fp32 on CPU",
+    )
     # The optimisation
     p.add_argument("--steps", type=int, help="optimizer steps (overrides --epochs)")
     p.add_argument("--epochs", type=float, default=1.0)
@@ -96,10 +112,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, help="CPU threads for torch (default: all cores)")
     p.add_argument("--save-every", type=int, default=200, help="steps between checkpoints (and at the end)")
     # The export
-    p.add_argument("--export", nargs="*", default=["auto"], choices=["auto", "adapter", "merged", "none"],
-                   help="auto: the adapter for LoRA, the merged model for full fine-tuning")
-    p.add_argument("--outtype", default="f16", choices=export_gguf.CONVERTER_OUTTYPES,
-                   help="tensor type written by llama.cpp's converters")
+    p.add_argument(
+        "--export",
+        nargs="*",
+        default=["auto"],
+        choices=["auto", "adapter", "merged", "none"],
+        help="auto: the adapter for LoRA, the merged model for full fine-tuning",
+    )
+    p.add_argument(
+        "--outtype", default="f16", choices=export_gguf.CONVERTER_OUTTYPES, help="tensor type written by llama.cpp's converters"
+    )
     p.add_argument("--quantize", help="also quantize the merged GGUF with llama.cpp (e.g. q4_k_m)")
     p.add_argument("--cache-dir", type=Path, default=CACHE_DIR, help="where GGUF bases are dequantized to")
     return p
@@ -174,9 +196,16 @@ def resolve_base(base: str, cache_dir: Path) -> tuple[str, dict]:
 def gguf_metadata(path: Path) -> dict:
     from gguf import GGUFReader
 
-    wanted = ("general.architecture", "tokenizer.chat_template", "tokenizer.ggml.model", "tokenizer.ggml.add_bos_token",
-              "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id", "tokenizer.ggml.padding_token_id",
-              "tokenizer.ggml.unknown_token_id")
+    wanted = (
+        "general.architecture",
+        "tokenizer.chat_template",
+        "tokenizer.ggml.model",
+        "tokenizer.ggml.add_bos_token",
+        "tokenizer.ggml.bos_token_id",
+        "tokenizer.ggml.eos_token_id",
+        "tokenizer.ggml.padding_token_id",
+        "tokenizer.ggml.unknown_token_id",
+    )
     fields = GGUFReader(path).fields
     return {k: fields[k].contents() for k in wanted if k in fields}
 
@@ -284,8 +313,11 @@ def wants_bos(tokenizer) -> bool:
     """Whether the tokenizer (and so the exported GGUF, whose add_bos_token comes from it) starts
     a text with BOS, as llama.cpp does in the worker (tokenize(add_bos=True) adds it only then)."""
     with_special = tokenizer("a")["input_ids"]
-    return tokenizer.bos_token_id is not None and len(with_special) > len(tokenizer("a", add_special_tokens=False)["input_ids"]) \
+    return (
+        tokenizer.bos_token_id is not None
+        and len(with_special) > len(tokenizer("a", add_special_tokens=False)["input_ids"])
         and with_special[0] == tokenizer.bos_token_id
+    )
 
 
 def encode(messages: list[dict], template_id: str, tokenizer, add_bos: bool, loss_on: str) -> dict:
@@ -321,8 +353,13 @@ def encode(messages: list[dict], template_id: str, tokenizer, add_bos: bool, los
     reply_ids = tokenizer(reply + end, add_special_tokens=False)["input_ids"]
     if add_bos:
         ids, labels = [tokenizer.bos_token_id, *ids], [-100, *labels]
-    return {"input_ids": ids + reply_ids, "labels": labels + reply_ids, "prompt": prompt, "reply": reply + end,
-            "earlier_replies": sum(role == "assistant" for role, _ in history)}
+    return {
+        "input_ids": ids + reply_ids,
+        "labels": labels + reply_ids,
+        "prompt": prompt,
+        "reply": reply + end,
+        "earlier_replies": sum(role == "assistant" for role, _ in history),
+    }
 
 
 def collate(examples: list[dict], pad_id: int, device) -> dict:
@@ -343,7 +380,10 @@ def collate(examples: list[dict], pad_id: int, device) -> dict:
 
 _ATTN_MLP = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 LORA_TARGETS = {
-    **{t: _ATTN_MLP for t in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "stablelm", "granite", "olmo2")},
+    **{
+        t: _ATTN_MLP
+        for t in ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "stablelm", "granite", "olmo2")
+    },
     "phi": ["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"],  # Phi-2
 }
 
@@ -363,7 +403,10 @@ def pick_precision(choice: str) -> str:
     if torch.cuda.is_available():
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     # On CPUs with AVX512-BF16 or AMX, bf16 autocast roughly halves the step time (measured).
-    native = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)() or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    native = (
+        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    )
     return "bf16" if native else "fp32"
 
 
@@ -406,7 +449,9 @@ def main(argv: list[str] | None = None) -> None:
     with accelerator.main_process_first():
         base_folder, source = resolve_base(args.base, args.cache_dir)
     if main_process:  # where the export finds the base again
-        (args.out / "base.json").write_text(json.dumps({"base": args.base, "base_folder": base_folder, "base_gguf": source.get("gguf")}))
+        (args.out / "base.json").write_text(
+            json.dumps({"base": args.base, "base_folder": base_folder, "base_gguf": source.get("gguf")})
+        )
     tokenizer = AutoTokenizer.from_pretrained(base_folder)
     model = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32)
     model_type = model.config.model_type
@@ -415,8 +460,10 @@ def main(argv: list[str] | None = None) -> None:
     # Any existing id will do for padding (collate masks it by position); adding a new pad token
     # would grow the vocabulary and the adapter would no longer fit the base GGUF.
     pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
-    say(f"base {args.base} ({model_type}), template {template_id}, BOS {'yes' if add_bos else 'no'}, "
-        f"pad id {pad_id}, precision {precision}, {world} process(es) on {accelerator.device}")
+    say(
+        f"base {args.base} ({model_type}), template {template_id}, BOS {'yes' if add_bos else 'no'}, "
+        f"pad id {pad_id}, precision {precision}, {world} process(es) on {accelerator.device}"
+    )
 
     # The data.
     conversations = load_jsonl(args.data)
@@ -436,8 +483,13 @@ def main(argv: list[str] | None = None) -> None:
             e = encode(messages, template_id, tokenizer, add_bos, args.loss_on)
             if len(e["input_ids"]) <= args.max_len:
                 # int32 tensors: a quarter of the memory of Python lists for 20,000 long examples
-                kept.append({**e, "input_ids": torch.tensor(e["input_ids"], dtype=torch.int32),
-                             "labels": torch.tensor(e["labels"], dtype=torch.int32)})
+                kept.append(
+                    {
+                        **e,
+                        "input_ids": torch.tensor(e["input_ids"], dtype=torch.int32),
+                        "labels": torch.tensor(e["labels"], dtype=torch.int32),
+                    }
+                )
         return kept, len(convs) - len(kept)
 
     train_set, dropped_train = encode_all(train_convs)
@@ -451,15 +503,21 @@ def main(argv: list[str] | None = None) -> None:
     examples_per_step = args.batch_size * args.grad_accum * world
     if args.steps is None:
         args.steps = max(1, math.ceil(args.epochs * len(train_set) / examples_per_step))
-    say(f"{len(train_set)} training examples ({n_tokens} tokens, {n_targets} with loss), {len(eval_set)} held out, "
-        f"{dropped_train + dropped_eval} dropped as longer than {args.max_len}; {args.steps} steps of {examples_per_step} examples")
+    say(
+        f"{len(train_set)} training examples ({n_tokens} tokens, {n_targets} with loss), {len(eval_set)} held out, "
+        f"{dropped_train + dropped_eval} dropped as longer than {args.max_len}; "
+        f"{args.steps} steps of {examples_per_step} examples"
+    )
     if main_process:
         # What the model is trained on, token by token, for anyone to inspect: the first examples,
         # and the first one with earlier assistant turns in its prompt.
-        shown = train_set[:3] + [next((e for e in train_set[3:] if e["earlier_replies"]), None)]
+        shown = [*train_set[:3], next((e for e in train_set[3:] if e["earlier_replies"]), None)]
         with open(args.out / "training_examples.jsonl", "w", encoding="utf-8") as f:
-            f.writelines(json.dumps({**e, "input_ids": e["input_ids"].tolist(), "labels": e["labels"].tolist()}, ensure_ascii=False) + "\n"
-                         for e in shown if e)
+            f.writelines(
+                json.dumps({**e, "input_ids": e["input_ids"].tolist(), "labels": e["labels"].tolist()}, ensure_ascii=False) + "\n"
+                for e in shown
+                if e
+            )
 
     # The model: LoRA adapters on the frozen base, or every weight.
     model.config.use_cache = False  # the KV cache only helps generation
@@ -471,16 +529,27 @@ def main(argv: list[str] | None = None) -> None:
         from peft import LoraConfig, get_peft_model
 
         targets = lora_targets(args.lora_targets, model_type)
-        model = get_peft_model(model, LoraConfig(r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
-                                                 target_modules=targets, task_type="CAUSAL_LM"))
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                r=args.lora_r,
+                lora_alpha=args.lora_alpha,
+                lora_dropout=args.lora_dropout,
+                target_modules=targets,
+                task_type="CAUSAL_LM",
+            ),
+        )
     trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     n_trainable = sum(p.numel() for _, p in trainable)
     n_params = sum(p.numel() for p in model.parameters())
     say(f"{'LoRA' if not args.full else 'full fine-tuning'}: {n_trainable:,} of {n_params:,} parameters trained")
     decay = [p for n, p in trainable if p.ndim >= 2]  # no weight decay on norms and biases
     no_decay = [p for n, p in trainable if p.ndim < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=args.lr, betas=(0.9, 0.95))
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+        betas=(0.9, 0.95),
+    )
 
     # Resume: the trained weights, the optimizer, the step and the history; the data order is a
     # function of the step, so the run goes on with the very examples it would have seen.
@@ -539,7 +608,9 @@ def main(argv: list[str] | None = None) -> None:
         if main_process:
             weights = {n: p.detach().cpu() for n, p in accelerator.unwrap_model(model).named_parameters() if p.requires_grad}
             tmp = checkpoint.with_suffix(".tmp")
-            torch.save({"weights": weights, "optimizer": optimizer.state_dict(), "step": step, "history": history, "evals": evals}, tmp)
+            torch.save(
+                {"weights": weights, "optimizer": optimizer.state_dict(), "step": step, "history": history, "evals": evals}, tmp
+            )
             tmp.replace(checkpoint)  # a crash while saving keeps the previous checkpoint
 
     # The loop, after the untuned model's held-out loss (the curve's starting point).
@@ -570,9 +641,20 @@ def main(argv: list[str] | None = None) -> None:
         tokens_done += step_tokens * world
         recent = [h["loss"] for h in history[-9:]] + [step_loss]
         smooth = sum(recent) / len(recent)  # the mean of the last 10 steps: one step's loss depends on its examples
-        history.append({"step": step + 1, "loss": round(step_loss, 5), "smooth": round(smooth, 5), "lr": lr,
-                        "time": round(time.time() - started, 2)})
-        postfix = {"loss": f"{smooth:.3f}", "lr": f"{lr:.1e}", "tok/s": f"{tokens_done / (time.time() - started - eval_seconds):.0f}"}
+        history.append(
+            {
+                "step": step + 1,
+                "loss": round(step_loss, 5),
+                "smooth": round(smooth, 5),
+                "lr": lr,
+                "time": round(time.time() - started, 2),
+            }
+        )
+        postfix = {
+            "loss": f"{smooth:.3f}",
+            "lr": f"{lr:.1e}",
+            "tok/s": f"{tokens_done / (time.time() - started - eval_seconds):.0f}",
+        }
         if evals:
             postfix["eval"] = f"{evals[-1]['loss']:.3f}"
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
@@ -597,7 +679,9 @@ def main(argv: list[str] | None = None) -> None:
     final.save_pretrained(hf_dir)
     if args.full:
         export_gguf.copy_tokenizer(export_gguf.local_folder(base_folder), hf_dir)
-    plot_losses(history, evals, args.out / "loss.png", f"{Path(args.base).name} ({'full' if args.full else f'LoRA r={args.lora_r}'})")
+    plot_losses(
+        history, evals, args.out / "loss.png", f"{Path(args.base).name} ({'full' if args.full else f'LoRA r={args.lora_r}'})"
+    )
     model = final = optimizer = None  # free memory before the export loads the model again
     accelerator.free_memory()
     exports = export_gguf.export_run(args.out, args.export, outtype=args.outtype, quantize_to=args.quantize)
@@ -619,10 +703,19 @@ def main(argv: list[str] | None = None) -> None:
         "add_bos": add_bos,
         "pad_id": pad_id,
         "method": "full" if args.full else "lora",
-        "lora": None if args.full else {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout, "targets": targets},
+        "lora": None
+        if args.full
+        else {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout, "targets": targets},
         "params": {"trained": n_trainable, "total": n_params},
-        "data": {"files": args.data, "eval_files": args.eval_data, "train_examples": len(train_set), "eval_examples": len(eval_set),
-                 "dropped_too_long": dropped_train + dropped_eval, "train_tokens": n_tokens, "loss_tokens": n_targets},
+        "data": {
+            "files": args.data,
+            "eval_files": args.eval_data,
+            "train_examples": len(train_set),
+            "eval_examples": len(eval_set),
+            "dropped_too_long": dropped_train + dropped_eval,
+            "train_tokens": n_tokens,
+            "loss_tokens": n_targets,
+        },
         "steps": args.steps,
         "resumed_from": start_step or None,
         "examples_per_step": examples_per_step,
@@ -635,17 +728,28 @@ def main(argv: list[str] | None = None) -> None:
         "eval_seconds": round(eval_seconds, 1),
         "seconds_per_step": round(train_seconds / max(1, steps_run), 3),
         "tokens_per_second": round(tokens_done / max(train_seconds, 1e-9)),
-        "loss": {"first": window_mean(history, True), "last": window_mean(history, False), "eval": evals[-1]["loss"] if evals else None},
+        "loss": {
+            "first": window_mean(history, True),
+            "last": window_mean(history, False),
+            "eval": evals[-1]["loss"] if evals else None,
+        },
         "evals": evals,
         "exports": exports,
-        "versions": {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-                     "peft": peft.__version__, "llama.cpp": export_gguf.LLAMA_CPP_PYTHON_VERSION},
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "peft": peft.__version__,
+            "llama.cpp": export_gguf.LLAMA_CPP_PYTHON_VERSION,
+        },
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "history": history,
     }
     (args.out / "run.json").write_text(json.dumps(summary, indent=2))
-    print(f"loss {summary['loss']['first']} -> {summary['loss']['last']} (eval {summary['loss']['eval']}); "
-          f"{summary['seconds_per_step']} s/step, {summary['tokens_per_second']} tokens/s")
+    print(
+        f"loss {summary['loss']['first']} -> {summary['loss']['last']} (eval {summary['loss']['eval']}); "
+        f"{summary['seconds_per_step']} s/step, {summary['tokens_per_second']} tokens/s"
+    )
     for e in exports:
         print(f"exported {e['kind']}: {e['path']} ({e['bytes'] / 1e6:.1f} MB, {e['seconds']} s)")
     print(f"summary: {args.out / 'run.json'}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import voluptuous as vol
-
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 

@@ -4,15 +4,16 @@ how it loads (options) and add conversation agents (subentries)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
-
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryData,
     ConfigSubentryFlow,
     OptionsFlow,
     SubentryFlowResult,
@@ -70,8 +71,13 @@ from .model_download import (
 from .model_files import BundledModelMissingError, read_model_files
 
 
-def _default_subentry() -> dict[str, Any]:
-    return {"subentry_type": SUBENTRY_CONVERSATION, "data": dict(DEFAULT_AGENT_OPTIONS), "title": DEFAULT_AGENT_NAME, "unique_id": None}
+def _default_subentry() -> ConfigSubentryData:
+    return ConfigSubentryData(
+        subentry_type=SUBENTRY_CONVERSATION,
+        data=dict(DEFAULT_AGENT_OPTIONS),
+        title=DEFAULT_AGENT_NAME,
+        unique_id=None,
+    )
 
 
 class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -113,33 +119,17 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
         if user_input is not None:
-            path = Path(user_input[CONF_MODEL_PATH]).expanduser()
-            lora_text = user_input.get(CONF_LORA_PATH, "").strip()
-            lora_path = Path(lora_text).expanduser() if lora_text else None
-            try:
-                info = await self.hass.async_add_executor_job(read_gguf_metadata, path)
-            except InvalidGGUFError as err:
-                errors[CONF_MODEL_PATH] = "file_not_found" if not path.exists() else "invalid_gguf"
-                placeholders["error"] = str(err)
+            # Reading the files (and expanding ~) blocks: done in the executor, not the event loop.
+            checked = await self.hass.async_add_executor_job(
+                _check_local_files, user_input[CONF_MODEL_PATH], user_input.get(CONF_LORA_PATH, "").strip()
+            )
+            if isinstance(checked, _LocalFileError):
+                errors[checked.field] = checked.error
+                placeholders["error"] = checked.message
             else:
-                if lora_path is not None:
-                    try:
-                        adapter = await self.hass.async_add_executor_job(read_gguf_metadata, lora_path)
-                        check_lora_fits(adapter, info, lora_path.name)
-                    except InvalidGGUFError as err:
-                        errors[CONF_LORA_PATH] = "file_not_found" if not lora_path.exists() else "invalid_adapter"
-                        placeholders["error"] = str(err)
-            if not errors:
-                data = {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(path)}
-                unique_id = str(path.resolve())
-                title = info.name or path.stem
-                if lora_path is not None:
-                    data[CONF_LORA_PATH] = str(lora_path)
-                    unique_id += f"+{lora_path.resolve()}"
-                    title += f" + {lora_path.stem}"
-                await self.async_set_unique_id(unique_id)
+                await self.async_set_unique_id(checked.unique_id)
                 self._abort_if_unique_id_configured()
-                return self._create_model_entry(title, data)
+                return self._create_model_entry(checked.title, checked.data)
         defaults = user_input or {}
         schema = vol.Schema(
             {
@@ -147,7 +137,9 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Optional(CONF_LORA_PATH, default=defaults.get(CONF_LORA_PATH, "")): str,
             }
         )
-        return self.async_show_form(step_id="local_file", data_schema=schema, errors=errors, description_placeholders=placeholders)
+        return self.async_show_form(
+            step_id="local_file", data_schema=schema, errors=errors, description_placeholders=placeholders
+        )
 
     async def async_step_huggingface(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}
@@ -179,7 +171,9 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Required(CONF_QUANTIZATION, default=defaults.get(CONF_QUANTIZATION, DEFAULT_QUANTIZATION)): str,
             }
         )
-        return self.async_show_form(step_id="huggingface", data_schema=schema, errors=errors, description_placeholders=placeholders)
+        return self.async_show_form(
+            step_id="huggingface", data_schema=schema, errors=errors, description_placeholders=placeholders
+        )
 
     async def async_step_pick_quantization(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The requested quantization isn't in the repo: offer the ones that are."""
@@ -227,7 +221,12 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured()
         return self._create_model_entry(
             f"{self._repo_id} ({self._filename})",
-            {CONF_MODEL_SOURCE: SOURCE_HUGGINGFACE, CONF_MODEL_PATH: str(self._model_path), CONF_REPO_ID: self._repo_id, CONF_FILENAME: self._filename},
+            {
+                CONF_MODEL_SOURCE: SOURCE_HUGGINGFACE,
+                CONF_MODEL_PATH: str(self._model_path),
+                CONF_REPO_ID: self._repo_id,
+                CONF_FILENAME: self._filename,
+            },
         )
 
     async def async_step_download_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -239,7 +238,9 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 def _int_box(low: int, high: int, step: int = 1) -> selector.NumberSelector:
-    return selector.NumberSelector(selector.NumberSelectorConfig(min=low, max=high, step=step, mode=selector.NumberSelectorMode.BOX))
+    return selector.NumberSelector(
+        selector.NumberSelectorConfig(min=low, max=high, step=step, mode=selector.NumberSelectorMode.BOX)
+    )
 
 
 class HomeLLMOptionsFlow(OptionsFlow):
@@ -254,10 +255,12 @@ class HomeLLMOptionsFlow(OptionsFlow):
         templates = [CHAT_TEMPLATE_AUTO, *TEMPLATES, GGUF_TEMPLATE]
         schema = vol.Schema(
             {
-                vol.Required(CONF_CHAT_TEMPLATE, default=options.get(CONF_CHAT_TEMPLATE, CHAT_TEMPLATE_AUTO)): selector.SelectSelector(
-                    selector.SelectSelectorConfig(options=templates, translation_key=CONF_CHAT_TEMPLATE)
+                vol.Required(
+                    CONF_CHAT_TEMPLATE, default=options.get(CONF_CHAT_TEMPLATE, CHAT_TEMPLATE_AUTO)
+                ): selector.SelectSelector(selector.SelectSelectorConfig(options=templates, translation_key=CONF_CHAT_TEMPLATE)),
+                vol.Required(CONF_CONTEXT_LENGTH, default=options.get(CONF_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH)): _int_box(
+                    512, 131072, 256
                 ),
-                vol.Required(CONF_CONTEXT_LENGTH, default=options.get(CONF_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH)): _int_box(512, 131072, 256),
                 vol.Required(CONF_THREADS, default=options.get(CONF_THREADS, DEFAULT_THREADS)): _int_box(0, 256),
             }
         )
@@ -300,7 +303,9 @@ def _agent_schema(values: dict[str, Any], name: str | None = None) -> vol.Schema
             vol.Required(CONF_TEMPERATURE, default=values[CONF_TEMPERATURE]): selector.NumberSelector(
                 selector.NumberSelectorConfig(min=0, max=2, step=0.05)
             ),
-            vol.Required(CONF_TOP_P, default=values[CONF_TOP_P]): selector.NumberSelector(selector.NumberSelectorConfig(min=0, max=1, step=0.05)),
+            vol.Required(CONF_TOP_P, default=values[CONF_TOP_P]): selector.NumberSelector(
+                selector.NumberSelectorConfig(min=0, max=1, step=0.05)
+            ),
             vol.Required(CONF_TOP_K, default=values[CONF_TOP_K]): _int_box(0, 200),
             vol.Required(CONF_MAX_TOKENS, default=values[CONF_MAX_TOKENS]): _int_box(16, 2048),
             vol.Required(CONF_USE_GRAMMAR, default=values[CONF_USE_GRAMMAR]): bool,
@@ -311,3 +316,39 @@ def _agent_schema(values: dict[str, Any], name: str | None = None) -> vol.Schema
         }
     )
     return vol.Schema(fields)
+
+
+@dataclass(frozen=True, slots=True)
+class _LocalFiles:
+    data: dict[str, Any]
+    unique_id: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class _LocalFileError:
+    field: str
+    error: str  # the translation key
+    message: str
+
+
+def _check_local_files(model_text: str, lora_text: str) -> _LocalFiles | _LocalFileError:
+    """Check a model GGUF and an optional LoRA adapter for it (blocking: file access)."""
+    path = Path(model_text).expanduser()
+    lora_path = Path(lora_text).expanduser() if lora_text else None
+    try:
+        info = read_gguf_metadata(path)
+    except InvalidGGUFError as err:
+        return _LocalFileError(CONF_MODEL_PATH, "invalid_gguf" if path.exists() else "file_not_found", str(err))
+    data = {CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(path)}
+    unique_id = str(path.resolve())
+    title = info.name or path.stem
+    if lora_path is not None:
+        try:
+            check_lora_fits(read_gguf_metadata(lora_path), info, lora_path.name)
+        except InvalidGGUFError as err:
+            return _LocalFileError(CONF_LORA_PATH, "invalid_adapter" if lora_path.exists() else "file_not_found", str(err))
+        data[CONF_LORA_PATH] = str(lora_path)
+        unique_id += f"+{lora_path.resolve()}"
+        title += f" + {lora_path.stem}"
+    return _LocalFiles(data, unique_id, title)

@@ -10,7 +10,8 @@ from typing import Literal
 from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import MATCH_ALL
-from homeassistant.helpers import device_registry as dr, intent, llm
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import intent, llm
 from homeassistant.util import dt as dt_util
 
 from . import HomeLLMConfigEntry
@@ -103,7 +104,9 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
             LOGGER.warning(
                 "Request %r (conversation %s) was abandoned by its caller after %.1f s, "
                 "before the model answered; nothing was done",
-                user_input.text, chat_log.conversation_id, time.monotonic() - asked_at,
+                user_input.text,
+                chat_log.conversation_id,
+                time.monotonic() - asked_at,
             )
             raise
         except (WorkerError, ValueError) as err:
@@ -124,7 +127,9 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
         ]
         if tool_calls:
             chat_log.async_add_assistant_content_without_tools(
-                conversation.AssistantContent(agent_id=self.entity_id, content=interpretation.parsed.sentence or None, tool_calls=tool_calls)
+                conversation.AssistantContent(
+                    agent_id=self.entity_id, content=interpretation.parsed.sentence or None, tool_calls=tool_calls
+                )
             )
             for tool_call, call_result in zip(tool_calls, results, strict=True):
                 chat_log.async_add_assistant_content_without_tools(

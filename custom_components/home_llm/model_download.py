@@ -242,7 +242,7 @@ class _ProgressTracker:
             # Having update_transfer makes the Xet downloader feed this single
             # bar with bytes written, instead of opening a second bar for
             # network bytes.
-            def __init__(self, *args: Any, total: int | None = None, initial: int = 0, **kwargs: Any) -> None:
+            def __init__(self, *args: Any, total: int | None = None, initial: float = 0, **kwargs: Any) -> None:
                 self.total = total  # read and raised by the Xet downloader
                 self.n = initial
                 tracker.bytes_of_part(self.n)

@@ -56,9 +56,7 @@ _DID = {
 
 
 def _describe(home: Home, done: list[CallResult]) -> str:
-    return ", ".join(
-        f"{_DID.get(r.call.service, f'used {r.call.name} on')} {_name(home, r.call.entity_id)}" for r in done
-    )
+    return ", ".join(f"{_DID.get(r.call.service, f'used {r.call.name} on')} {_name(home, r.call.entity_id)}" for r in done)
 
 
 def _mentions(sentence: str, entity: Entity | None) -> bool:

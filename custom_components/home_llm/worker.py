@@ -122,8 +122,8 @@ class Worker:
     """Holds the loaded model and serves requests one at a time."""
 
     def __init__(self) -> None:
-        self.lib = None  # the llama_cpp module, imported by the first load
-        self.llm = None
+        self.lib: Any = None  # the llama_cpp module, imported by the first load
+        self.llm: Any = None  # llama_cpp.Llama
         self.cancellations = Cancellations()
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -168,9 +168,7 @@ class Worker:
                 "truncated, or its architecture is not supported by this llama.cpp build"
             ) from err
         metadata = {
-            key: value
-            for key, value in self.llm.metadata.items()
-            if key in METADATA_KEYS or key.endswith(".context_length")
+            key: value for key, value in self.llm.metadata.items() if key in METADATA_KEYS or key.endswith(".context_length")
         }
         return {"metadata": metadata, "n_ctx": self.llm.n_ctx(), "n_threads": n_threads}
 
@@ -211,9 +209,7 @@ class Worker:
         # reuses the KV cache for the prefix shared with the previous prompt.
         result = llm.create_completion(
             tokens,
-            grammar=self.lib.LlamaGrammar.from_string(grammar, verbose=False)
-            if grammar
-            else None,
+            grammar=self.lib.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
             max_tokens=max_tokens,
             temperature=float(request.get("temperature", 0.1)),
             top_p=float(request.get("top_p", 0.95)),
@@ -259,9 +255,7 @@ class Worker:
         """
         lib = self.lib
         vocab = lib.llama_model_get_vocab(self.require_model().model)
-        sampler, output = captured_stderr(
-            lambda: lib.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root")
-        )
+        sampler, output = captured_stderr(lambda: lib.llama_sampler_init_grammar(vocab, grammar.encode("utf-8"), b"root"))
         if not sampler:
             details = f": {output}" if output else ""
             raise RequestError(f"invalid GBNF grammar{details}")
@@ -277,7 +271,7 @@ def reusable_prefix(llm, tokens: list[int]) -> int:
     """
     previous = llm.input_ids[: llm.n_tokens].tolist()
     common = 0
-    for old, new in zip(previous, tokens):
+    for old, new in zip(previous, tokens, strict=False):
         if old != new:
             break
         common += 1
@@ -305,9 +299,7 @@ def check_gguf(path: str, what: str) -> None:
     except OSError as err:
         raise RequestError(f"cannot read {what} file {path}: {err.strerror}") from None
     if magic != b"GGUF":
-        raise RequestError(
-            f"{what} file {path} is not a GGUF file (it starts with {magic!r}, not b'GGUF')"
-        )
+        raise RequestError(f"{what} file {path} is not a GGUF file (it starts with {magic!r}, not b'GGUF')")
 
 
 def read_requests(stdin: BinaryIO, requests: queue.Queue, cancellations: Cancellations) -> None:
@@ -360,9 +352,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     worker = Worker()
     requests: queue.Queue = queue.Queue()
-    threading.Thread(
-        target=read_requests, args=(sys.stdin.buffer, requests, worker.cancellations), daemon=True
-    ).start()
+    threading.Thread(target=read_requests, args=(sys.stdin.buffer, requests, worker.cancellations), daemon=True).start()
     while (request := requests.get()) is not None:
         protocol.write(json.dumps(serve(worker, request)).encode("utf-8") + b"\n")
     return 0

@@ -214,9 +214,7 @@ class ModelWorker:
                     with contextlib.suppress(ProcessLookupError):
                         proc.kill()
                     await proc.wait()
-        _LOGGER.info(
-            "Model worker (pid %s) stopped (%s)", proc.pid, describe_exit(proc.returncode)
-        )
+        _LOGGER.info("Model worker (pid %s) stopped (%s)", proc.pid, describe_exit(proc.returncode))
         await self._finish_stderr()
 
     async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -244,13 +242,9 @@ class ModelWorker:
                 limit=_STREAM_LIMIT,
             )
         except OSError as err:
-            raise ModelLoadError(
-                f"cannot start the model process with {self.python}: {err}"
-            ) from err
+            raise ModelLoadError(f"cannot start the model process with {self.python}: {err}") from err
         self._starts += 1
-        self._stderr_task = asyncio.create_task(
-            self._drain_stderr(proc), name=f"home_llm worker {proc.pid} stderr"
-        )
+        self._stderr_task = asyncio.create_task(self._drain_stderr(proc), name=f"home_llm worker {proc.pid} stderr")
         _LOGGER.info(
             "%s model worker (pid %s) for %s",
             "Restarting" if self._starts > 1 else "Starting",
@@ -274,9 +268,7 @@ class ModelWorker:
                 f"({describe_exit(err.returncode)}){self._stderr_summary()}"
             ) from None
         except WorkerTimeoutError:
-            raise ModelLoadError(
-                f"loading {self.model_path} took longer than {self.load_timeout:g} s"
-            ) from None
+            raise ModelLoadError(f"loading {self.model_path} took longer than {self.load_timeout:g} s") from None
         except BaseException:  # cancelled: do not leave a half-loaded process
             await self._kill()
             raise
@@ -345,8 +337,11 @@ class ModelWorker:
         notice = {"id": next(self._request_ids), "op": "cancel", "target": request_id}
         with contextlib.suppress(OSError):
             proc.stdin.write(json.dumps(notice).encode("utf-8") + b"\n")
-        _LOGGER.info("Request %s to the model worker (pid %s) was cancelled by its caller; "
-                     "the worker stops it at its next token", request_id, proc.pid)
+        _LOGGER.info(
+            "Request %s to the model worker (pid %s) was cancelled by its caller; the worker stops it at its next token",
+            request_id,
+            proc.pid,
+        )
 
     async def _crashed(self, proc: asyncio.subprocess.Process) -> WorkerCrashedError:
         """Collect the exit status of a worker whose stdout closed."""

@@ -383,9 +383,10 @@ def _climate(rng, kind, unit, words):
         )
         attributes["fan_mode"] = rng.choice(attributes["fan_modes"])
     if rng.random() < 0.4:
-        attributes["preset_modes"] = ["none"] + rng.sample(
-            ["eco", "away", "home", "sleep", "comfort", "boost"], rng.randint(2, 4)
-        )
+        attributes["preset_modes"] = [
+            "none",
+            *rng.sample(["eco", "away", "home", "sleep", "comfort", "boost"], rng.randint(2, 4)),
+        ]
         attributes["preset_mode"] = rng.choice(attributes["preset_modes"])
     if kind in ("ac", "heat_pump") and rng.random() < 0.4:
         attributes.update(

@@ -97,7 +97,7 @@ class NameIndex:
         in_area = self.home.in_area(satellite)
         return [
             Reference(text, "satellite")
-            for text in self.partials(device) + [device.name]
+            for text in [*self.partials(device), device.name]
             if len(self.exact(text)) != 1 and len(self.matching(text)) > 1 and self.matching(text, in_area) == [device]
         ]
 

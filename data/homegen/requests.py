@@ -96,7 +96,7 @@ class Request:
         if action.call is None or device.domain != action.device.domain:
             return None
         call = ServiceCall(action.call.domain, action.call.service, device.entity.entity_id, dict(action.call.data))
-        valid, rejected = validate_calls(self.home.home, [to_model_call(call)])
+        _valid, rejected = validate_calls(self.home.home, [to_model_call(call)])
         if rejected:
             return None
         return replace(action, device=device, call=call)

@@ -37,8 +37,13 @@ ANSWER_TIMEOUT_S = 120
 PAGE_TIMEOUT_MS = 60_000
 # The flags a headless Chromium needs on a machine without a desktop or the internet.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-    "--disable-background-networking", "--disable-component-update",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-background-networking",
+    "--disable-component-update",
 ]
 LOG_ERROR = re.compile(r"^\S+ \S+ (ERROR|CRITICAL) ")
 
@@ -52,7 +57,9 @@ class Demo:
 
     def api(self, method: str, path: str, body: dict | None = None):
         request = urllib.request.Request(
-            self.url + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+            self.url + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
@@ -136,7 +143,9 @@ async def ask_assist(steps: Steps, text: str) -> str:
         if len(replies) > len(before) and replies[-1] not in ("", "…", "..."):
             return replies[-1]
         await page.wait_for_timeout(250)
-    await steps.fail(f"Assist answering {text!r}", f"no reply within {ANSWER_TIMEOUT_S} s (replies shown: {await assist_replies(page)})")
+    await steps.fail(
+        f"Assist answering {text!r}", f"no reply within {ANSWER_TIMEOUT_S} s (replies shown: {await assist_replies(page)})"
+    )
     raise AssertionError  # not reached: fail() raises
 
 

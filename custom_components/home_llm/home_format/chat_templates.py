@@ -24,27 +24,41 @@ TEMPLATES: dict[str, ChatTemplate] = {
     t.id: t
     for t in (
         ChatTemplate(
-            "chatml", "ChatML (SmolLM2, Qwen, Home-3B-v2)",
-            "<|im_start|>system\n{text}<|im_end|>\n", "<|im_start|>user\n{text}<|im_end|>\n",
-            "<|im_start|>assistant\n{text}<|im_end|>\n", "<|im_start|>assistant\n", ("<|im_end|>", "<|im_start|>"),
+            "chatml",
+            "ChatML (SmolLM2, Qwen, Home-3B-v2)",
+            "<|im_start|>system\n{text}<|im_end|>\n",
+            "<|im_start|>user\n{text}<|im_end|>\n",
+            "<|im_start|>assistant\n{text}<|im_end|>\n",
+            "<|im_start|>assistant\n",
+            ("<|im_end|>", "<|im_start|>"),
         ),
         ChatTemplate(
-            "zephyr", "Zephyr (StableLM, TinyLlama, Home-3B-v3, Home-1B-v3)",
-            "<|system|>\n{text}<|endoftext|>\n", "<|user|>\n{text}<|endoftext|>\n",
-            "<|assistant|>\n{text}<|endoftext|>\n", "<|assistant|>\n", ("<|endoftext|>", "</s>", "<|user|>"),
+            "zephyr",
+            "Zephyr (StableLM, TinyLlama, Home-3B-v3, Home-1B-v3)",
+            "<|system|>\n{text}<|endoftext|>\n",
+            "<|user|>\n{text}<|endoftext|>\n",
+            "<|assistant|>\n{text}<|endoftext|>\n",
+            "<|assistant|>\n",
+            ("<|endoftext|>", "</s>", "<|user|>"),
         ),
         # Gemma has no system role: by its convention the system text opens the first user turn.
         ChatTemplate(
-            "gemma", "Gemma",
-            None, "<start_of_turn>user\n{text}<end_of_turn>\n",
-            "<start_of_turn>model\n{text}<end_of_turn>\n", "<start_of_turn>model\n", ("<end_of_turn>",),
+            "gemma",
+            "Gemma",
+            None,
+            "<start_of_turn>user\n{text}<end_of_turn>\n",
+            "<start_of_turn>model\n{text}<end_of_turn>\n",
+            "<start_of_turn>model\n",
+            ("<end_of_turn>",),
         ),
         ChatTemplate(
-            "llama3", "Llama 3",
+            "llama3",
+            "Llama 3",
             "<|start_header_id|>system<|end_header_id|>\n\n{text}<|eot_id|>",
             "<|start_header_id|>user<|end_header_id|>\n\n{text}<|eot_id|>",
             "<|start_header_id|>assistant<|end_header_id|>\n\n{text}<|eot_id|>",
-            "<|start_header_id|>assistant<|end_header_id|>\n\n", ("<|eot_id|>",),
+            "<|start_header_id|>assistant<|end_header_id|>\n\n",
+            ("<|eot_id|>",),
         ),
     )
 }
@@ -94,7 +108,16 @@ _MARKERS = (
     ("<|start_header_id|>", "llama3"),
     ("<|assistant|>", "zephyr"),
 )
-_BY_ARCHITECTURE = {"gemma3": "gemma", "gemma2": "gemma", "gemma": "gemma", "stablelm": "zephyr", "phi2": "chatml", "llama": "chatml", "qwen2": "chatml", "qwen3": "chatml"}
+_BY_ARCHITECTURE = {
+    "gemma3": "gemma",
+    "gemma2": "gemma",
+    "gemma": "gemma",
+    "stablelm": "zephyr",
+    "phi2": "chatml",
+    "llama": "chatml",
+    "qwen2": "chatml",
+    "qwen3": "chatml",
+}
 
 
 def detect_template(chat_template: str | None, architecture: str | None = None) -> str:

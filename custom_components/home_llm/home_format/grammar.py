@@ -16,7 +16,8 @@ MAX_CALLS = 8
 # Value rules by argument kind; "option" is built per request from the entities' choices.
 _VALUE_RULES = {
     "percent": 'pct ::= [0-9] | [1-9] [0-9] | "100"',
-    "rgb": 'rgb ::= "[" byte ", " byte ", " byte "]"\nbyte ::= [0-9] | [1-9] [0-9] | "1" [0-9] [0-9] | "2" [0-4] [0-9] | "25" [0-5]',
+    "rgb": 'rgb ::= "[" byte ", " byte ", " byte "]"\n'
+    'byte ::= [0-9] | [1-9] [0-9] | "1" [0-9] [0-9] | "2" [0-4] [0-9] | "25" [0-5]',
     "kelvin": "kelvin ::= [1-9] [0-9] [0-9] [0-9]",
     "temperature": 'temp ::= "-"? [0-9] [0-9]? [0-9]? ("." [0-9])?',
     "humidity": 'pct ::= [0-9] | [1-9] [0-9] | "100"',
@@ -24,7 +25,16 @@ _VALUE_RULES = {
     "duration": 'duration ::= "\\"" [0-9] [0-9] ":" [0-5] [0-9] ":" [0-5] [0-9] "\\""',
     "boolean": 'boolean ::= "true" | "false"',
 }
-_VALUE_RULE_NAME = {"percent": "pct", "humidity": "pct", "rgb": "rgb", "kelvin": "kelvin", "temperature": "temp", "text": "text", "duration": "duration", "boolean": "boolean"}
+_VALUE_RULE_NAME = {
+    "percent": "pct",
+    "humidity": "pct",
+    "rgb": "rgb",
+    "kelvin": "kelvin",
+    "temperature": "temp",
+    "text": "text",
+    "duration": "duration",
+    "boolean": "boolean",
+}
 
 
 def _literal(text: str) -> str:
@@ -54,8 +64,14 @@ def build_grammar(home: Home, *, compat: bool = False) -> str:
             for arg in args:
                 argument = ARGUMENTS[arg]
                 if argument.kind == "option":
+                    assert argument.options_attribute is not None  # every "option" argument names one
                     choices = sorted(
-                        {str(c) for e in home.entities if e.domain == domain for c in e.attributes.get(argument.options_attribute, []) or []}
+                        {
+                            str(c)
+                            for e in home.entities
+                            if e.domain == domain
+                            for c in e.attributes.get(argument.options_attribute, []) or []
+                        }
                     )
                     if not choices:
                         if arg in required:  # nothing to choose from: the service can't be used here

@@ -81,7 +81,8 @@ def render_state(entity: Entity, attributes: tuple[str, ...] = DEFAULT_ATTRIBUTE
     if show("brightness"):
         parts.append(f"{round(attrs['brightness'] * 100 / 255)}%")
     if show("rgb_color"):
-        rgb = tuple(int(c) for c in attrs["rgb_color"])
+        red, green, blue = (int(c) for c in attrs["rgb_color"])
+        rgb = (red, green, blue)
         parts.append(f"{nearest_color_name(rgb)} {rgb}")
     if show("color_temp_kelvin"):
         parts.append(f"{attrs['color_temp_kelvin']}K")

@@ -185,7 +185,7 @@ def _ask_area(device_class: str, key: str) -> Callable:
 
 
 def _ask_which_on(r: Request, name: str) -> Turn | None:
-    scope = r.pick([None] + sorted({d.area for d in r.home.devices if d.domain == "light" and d.area}))
+    scope = r.pick([None, *sorted({d.area for d in r.home.devices if d.domain == "light" and d.area})])
     if r.compat and scope is not None:
         return None
     lights = [d for d in r.home.devices if d.domain == "light" and (scope is None or d.area == scope)]
