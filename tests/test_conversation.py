@@ -47,6 +47,9 @@ async def test_agent_is_a_controlling_conversation_entity(hass: HomeAssistant, s
     state = hass.states.get(AGENT_ID)
     assert state is not None
     assert state.attributes["supported_features"] & conversation.ConversationEntityFeature.CONTROL
+    # Assist offers it only to pipelines in the one language its prompt and replies are in.
+    agent = conversation.async_get_agent(hass, AGENT_ID)
+    assert agent is not None and agent.supported_languages == ["en"]
 
 
 async def test_valid_call_changes_state_with_the_users_context(hass: HomeAssistant, scripted_agent, hass_admin_user) -> None:

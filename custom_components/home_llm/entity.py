@@ -9,7 +9,6 @@ from typing import Literal
 
 from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
-from homeassistant.const import MATCH_ALL
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import intent, llm
 from homeassistant.util import dt as dt_util
@@ -64,7 +63,8 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
 
     @property
     def supported_languages(self) -> list[str] | Literal["*"]:
-        return MATCH_ALL
+        # The prompt, the in-context examples and the composed replies are English.
+        return ["en"]
 
     async def _async_handle_message(
         self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
