@@ -287,6 +287,7 @@ async def test_model_file_broken_after_setup_is_a_setup_error(hass: HomeAssistan
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is config_entries.ConfigEntryState.SETUP_ERROR
     assert "bytes" in entry.reason  # the reader says how much of the file is missing
+    assert entry.error_reason_translation_key == "model_files_invalid"  # shown translated in the UI
 
 
 async def test_model_llama_cpp_cannot_load_is_a_setup_error(hass: HomeAssistant, tmp_path: Path) -> None:
@@ -299,3 +300,5 @@ async def test_model_llama_cpp_cannot_load_is_a_setup_error(hass: HomeAssistant,
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is config_entries.ConfigEntryState.SETUP_ERROR
     assert entry.reason.startswith("Could not load header-only.gguf")
+    assert entry.error_reason_translation_key == "model_load_failed"
+    assert entry.error_reason_translation_placeholders["file"] == "header-only.gguf"

@@ -16,6 +16,7 @@ from .const import (
     CONF_THREADS,
     DEFAULT_CONTEXT_LENGTH,
     DEFAULT_THREADS,
+    DOMAIN,
     LOGGER,
 )
 from .gguf_metadata import InvalidGGUFError
@@ -42,7 +43,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> b
     try:
         path, info, lora_path = await hass.async_add_executor_job(read_model_files, entry.data)
     except (BundledModelMissingError, InvalidGGUFError) as err:
-        raise ConfigEntryError(str(err)) from err
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="model_files_invalid", translation_placeholders={"error": str(err)}
+        ) from err
 
     options = entry.options
     template = options.get(CONF_CHAT_TEMPLATE, CHAT_TEMPLATE_AUTO)
@@ -58,7 +61,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> b
         await worker.start()
     except ModelLoadError as err:
         await worker.stop()
-        raise ConfigEntryError(f"Could not load {path.name}: {err}") from err
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="model_load_failed",
+            translation_placeholders={"file": path.name, "error": str(err)},
+        ) from err
     adapter = f" with LoRA adapter {lora_path.name}" if lora_path else ""
     LOGGER.info("Loaded %s%s (%s, chat template %s)", path.name, adapter, info.architecture, template)
 
