@@ -189,28 +189,17 @@ def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(data
     assert summary["cases"] == len(EXAMPLES) and f"{summary['exact_match']:.1%}" in done.stdout
 
 
+def full_fine_tune(base: Path, data: Path, out: Path) -> list:
+    """train.py's arguments for a full fine-tune of base on data into out."""
+    return ["--base", base, "--data", data, "--out", out, "--full"]
+
+
 def test_full_fine_tune_resumes_and_exports_a_quantized_merged_model(dataset: Path, tiny_model: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     common = [
-        "training/train.py",
-        "--base",
-        tiny_model,
-        "--data",
-        dataset,
-        "--out",
-        out,
-        "--full",
-        "--lr",
-        3e-3,
-        "--grad-accum",
-        1,
-        "--warmup-steps",
-        0,
-        "--eval-every",
-        4,
-        "--save-every",
-        4,
-    ]
+        "training/train.py", *full_fine_tune(tiny_model, dataset, out),
+        "--lr", 3e-3, "--grad-accum", 1, "--warmup-steps", 0, "--eval-every", 4, "--save-every", 4
+    ]  # fmt: skip
     train(*common, "--steps", 8, "--export", "none")
     first = json.loads((out / "run.json").read_text())
     assert first["loss"]["last"] < first["loss"]["first"]
@@ -241,35 +230,11 @@ def test_two_processes_train_data_parallel(dataset: Path, tiny_model: Path, tmp_
     # takes its share of every step's examples and of the held-out set (one process gets none).
     out = tmp_path / "run"
     train(
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        2,
-        "training/train.py",
-        "--base",
-        tiny_model,
-        "--data",
-        dataset,
-        "--out",
-        out,
-        "--full",
-        "--steps",
-        4,
-        "--grad-accum",
-        2,
-        "--lr",
-        3e-3,
-        "--warmup-steps",
-        0,
-        "--eval-every",
-        2,
-        "--eval-fraction",
-        0.125,
-        "--threads",
-        1,
-        "--export",
-        "none",
-    )
+        "-m", "torch.distributed.run", "--nproc-per-node", 2,
+        "training/train.py", *full_fine_tune(tiny_model, dataset, out), "--steps", 4,
+        "--grad-accum", 2, "--lr", 3e-3, "--warmup-steps", 0, "--eval-every", 2, "--eval-fraction", 0.125,
+        "--threads", 1, "--export", "none"
+    )  # fmt: skip
     run = json.loads((out / "run.json").read_text())
     assert run["processes"] == 2 and run["examples_per_step"] == 4
     assert [e["step"] for e in run["evals"]] == [0, 2, 4] and run["evals"][-1]["loss"] < run["evals"][0]["loss"]
