@@ -1,4 +1,4 @@
-"""training/evaluate.py: a real run on the bundled model, the scoring on synthetic model
+"""training/evaluate_model.py: a real run on the bundled model, the scoring on synthetic model
 outputs, case loading, and that its request is exactly the integration's."""
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from custom_components.home_llm.model_files import BUNDLED_ADAPTER, bundled_mode
 from .conftest import AGENT_ID
 
 TRAINING = Path(__file__).resolve().parents[1] / "training"
+EVALUATE_MODEL = TRAINING / "evaluate_model.py"
 sys.path.insert(0, str(TRAINING))
 import evaluate_scoring as scoring  # noqa: E402 (after the sys.path set-up above)
 
 
 def _load_evaluate():
     # By path: a Hugging Face "evaluate" package may be installed under the same name.
-    spec = importlib.util.spec_from_file_location("home_llm_evaluate", TRAINING / "evaluate.py")
+    spec = importlib.util.spec_from_file_location("home_llm_evaluate", EVALUATE_MODEL)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up here
     spec.loader.exec_module(module)
@@ -358,7 +359,7 @@ def test_case_file_and_data_generator_lines(tmp_path: Path) -> None:
 
 
 def test_data_generator_sample_renders_as_generated() -> None:
-    """The prompt evaluate.py renders for the data generator's test sample is the one the
+    """The prompt evaluate_model.py renders for the data generator's test sample is the one the
     generator wrote into its messages: the same home order, states order, time and turns."""
     sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "test.jsonl"
     if not sample.exists():
@@ -379,7 +380,7 @@ def test_data_generator_sample_renders_as_generated() -> None:
 
 
 async def test_request_is_the_integrations(hass: HomeAssistant, freezer, scripted_agent) -> None:
-    """The prompt, grammar and sampling evaluate.py sends for a case built from the demo home
+    """The prompt, grammar and sampling evaluate_model.py sends for a case built from the demo home
     equal what the conversation agent sent the worker for the same home and words."""
     scripted_agent.replies = ["Hello.", "It is off."]
     first = await conversation.async_converse(hass, "hi", None, Context(), language="en", agent_id=AGENT_ID)
@@ -434,7 +435,7 @@ def test_real_run_on_the_bundled_model(tmp_path: Path, flags: list[str], adapter
     run = subprocess.run(
         [
             sys.executable,
-            str(TRAINING / "evaluate.py"),
+            str(EVALUATE_MODEL),
             "--cases",
             str(path),
             "--limit",
@@ -482,7 +483,7 @@ def test_a_failed_generation_is_an_error_not_the_end(tmp_path: Path) -> None:
     case = {"home": HOME, "sentence": "open the garage door", "expected_calls": [call("cover.open_cover", "cover.garage_door")]}
     path.write_text(json.dumps(case) + "\n" + json.dumps({**case, "expected_calls": []}) + "\n")
     run = subprocess.run(
-        [sys.executable, str(TRAINING / "evaluate.py"), "--cases", str(path), "--context", "256", "--report", str(report_path)],
+        [sys.executable, str(EVALUATE_MODEL), "--cases", str(path), "--context", "256", "--report", str(report_path)],
         capture_output=True,
         text=True,
         timeout=60,

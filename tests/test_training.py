@@ -1,6 +1,6 @@
 """training/train.py end to end on this machine's CPU: a few steps on a tiny dataset rendered
 with the integration's own format, then the GGUF export loaded by llama.cpp and scored by
-training/evaluate.py.
+training/evaluate_model.py.
 
 Training runs in its own environment (.venv-training, Python 3.11 with torch), so these tests
 call it as a subprocess from Home Assistant's test environment, which has llama.cpp to load the
@@ -72,7 +72,7 @@ def write_dataset(path: Path) -> list[dict]:
         messages.append({"role": "assistant", "content": render_reply(sentence, calls)})
         expected, rejected = validate_calls(HOME, calls)
         assert not rejected
-        # Also a case for training/evaluate.py, as the data generator writes them.
+        # Also a case for training/evaluate_model.py, as the data generator writes them.
         case = {
             "home": HOME.to_dict(),
             "sentence": text,
@@ -173,11 +173,11 @@ def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(data
     assert text and text != untuned
     del tuned
 
-    # evaluate.py scores the export the way the integration would run it.
+    # evaluate_model.py scores the export the way the integration would run it.
     report_path = tmp_path / "eval.json"
     arguments = ["--model", BUNDLED_GGUF, "--lora", adapter["path"], "--cases", dataset, "--threads", 1, "--report", report_path]
     done = subprocess.run(
-        [sys.executable, "training/evaluate.py", "--no-progress", *map(str, arguments)],
+        [sys.executable, "training/evaluate_model.py", "--no-progress", *map(str, arguments)],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

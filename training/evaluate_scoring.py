@@ -1,4 +1,4 @@
-"""Scoring for training/evaluate.py: what the integration would execute for a model output,
+"""Scoring for training/evaluate_model.py: what the integration would execute for a model output,
 compared with what a case expects. Pure functions, no model and no Home Assistant, so a report
 can be re-scored and every metric can be tested on synthetic outputs.
 

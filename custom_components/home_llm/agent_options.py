@@ -1,5 +1,5 @@
 """The options a new conversation agent starts with (kept apart from const.py, which
-training/evaluate.py loads on its own and so imports nothing)."""
+training/evaluate_model.py loads on its own and so imports nothing)."""
 
 from __future__ import annotations
 

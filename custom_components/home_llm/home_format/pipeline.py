@@ -1,5 +1,5 @@
 """One request, from the home and the user's words to the prompt, and from the model's text
-to the calls that may run. The integration and training/evaluate.py both go through these
+to the calls that may run. The integration and training/evaluate_model.py both go through these
 two functions, so what is measured is what runs."""
 
 from __future__ import annotations

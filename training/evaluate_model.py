@@ -5,9 +5,9 @@ system prompt, turns with in-context examples, chat template, grammar, the llama
 process, then the reply parser and the validator. What the validator lets through is what
 Home Assistant would execute; that is compared with the case's expected calls.
 
-    .venv/bin/python training/evaluate.py --cases data/output/test.jsonl    # the shipped model, as the agent runs it
-    .venv/bin/python training/evaluate.py --lora none                       # the untuned base
-    .venv/bin/python training/evaluate.py --model base.gguf --lora adapter.gguf --cases my_home.jsonl
+    .venv/bin/python training/evaluate_model.py --cases data/output/test.jsonl    # the shipped model, as the agent runs it
+    .venv/bin/python training/evaluate_model.py --lora none                       # the untuned base
+    .venv/bin/python training/evaluate_model.py --model base.gguf --lora adapter.gguf --cases my_home.jsonl
 
 Prints a table and writes a JSON report with every case (sentence, raw output, the calls that
 would run). Needs llama-cpp-python (in the interpreter given by --worker-python) but neither
