@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepares the browser test (scripts/test --browser), idempotently: Debian's Chromium, which
-# Playwright drives (its own browser download is not used), and the libraries the demo's Home
-# Assistant loads. Playwright itself comes with requirements_test.txt. Sourced after
-# scripts/bootstrap.sh; afterwards $HOME_LLM_CHROMIUM is the browser to use.
+# Playwright drives (its own browser download is not used). Playwright itself comes with
+# requirements_test.txt; what the demo's Home Assistant needs, scripts/demo installs. Sourced
+# after scripts/bootstrap.sh; afterwards $HOME_LLM_CHROMIUM is the browser to use.
 set -euo pipefail
 
 blog() { printf '\033[1m[home-llm browser]\033[0m %s\n' "$*" >&2; }
@@ -16,7 +16,7 @@ if [ -z "$HOME_LLM_CHROMIUM" ]; then
   fi
   blog "installing Debian's Chromium for the browser test (about a minute)"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium libturbojpeg0 >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
   HOME_LLM_CHROMIUM="$(command -v chromium)"
 fi
 export HOME_LLM_CHROMIUM
