@@ -16,12 +16,8 @@ import resource
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "data"))
-
-from homegen.dataset import Config, generate  # noqa: E402
+from homegen.dataset import Config, generate
 
 
 def cpu_seconds() -> float:

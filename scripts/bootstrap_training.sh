@@ -15,6 +15,8 @@ LLAMA_CPP_PYTHON_VERSION=0.3.36
 LLAMA_CPP_PYTHON_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 CONVERTERS="$CACHE_DIR/llama.cpp-$LLAMA_CPP_PYTHON_VERSION"
 mkdir -p "$CACHE_DIR"
+# shellcheck source=lib.sh
+source "$REPO_ROOT/scripts/lib.sh"
 
 tlog() { printf '\033[1m[home-llm training]\033[0m %s\n' "$*" >&2; }
 
@@ -65,5 +67,6 @@ if [ ! -f "$TRAIN_VENV/.home-llm-stamp" ] || [ "$(cat "$TRAIN_VENV/.home-llm-sta
   "$TRAIN_VENV/bin/python" -m pip install -q "$CONVERTERS/gguf-py"
   echo "$train_want" > "$TRAIN_VENV/.home-llm-stamp"
 fi
+install_home_llm_packages "$TRAIN_VENV/bin/python"
 TRAIN_PY="$TRAIN_VENV/bin/python"
 export TRAIN_PY

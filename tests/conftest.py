@@ -11,8 +11,8 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.home_llm.agent_options import DEFAULT_AGENT_OPTIONS
-from custom_components.home_llm.const import BUNDLED_MODEL_TITLE, CONF_MODEL_SOURCE, DOMAIN, SOURCE_BUNDLED
+from custom_components.home_llm.const import CONF_MODEL_SOURCE, DEFAULT_AGENT_OPTIONS, DOMAIN, SOURCE_BUNDLED
+from home_llm_core.defaults import BUNDLED_MODEL_TITLE
 
 from .scripted_model import ScriptedWorker
 

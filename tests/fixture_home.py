@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from custom_components.home_llm.home_format import Entity, Home
+from home_llm_core.home_format import Entity, Home
 
 NOW = datetime(2026, 11, 26, 20, 30)
 

@@ -8,7 +8,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from custom_components.home_llm.worker_client import GenerationResult, WorkerCrashedError
+from home_llm_core.worker_client import GenerationResult, WorkerCrashedError
 
 
 @dataclass

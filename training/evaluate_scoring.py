@@ -11,22 +11,24 @@ durations as HH:MM:SS), after a few documented equivalences (see EQUIVALENT_FIEL
 from __future__ import annotations
 
 import statistics
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-_FORMAT_PARENT = str(REPO_ROOT / "custom_components" / "home_llm")
-if _FORMAT_PARENT not in sys.path:
-    sys.path.insert(0, _FORMAT_PARENT)
+from home_llm_core.home_format import (
+    Home,
+    Interpretation,
+    ServiceCall,
+    find_target,
+    interpret_reply,
+    to_model_call,
+    validate_calls,
+)
+from home_llm_core.home_format.colors import rgb_of
+from home_llm_core.home_format.services import ARGUMENTS, SERVICES, services_for
 
-# The integration's format module; its package __init__ (custom_components/home_llm) imports
-# Home Assistant, home_format itself nothing of it.
-from home_format import Home, Interpretation, ServiceCall, find_target, interpret_reply, to_model_call, validate_calls  # noqa: E402 (after the sys.path set-up above)
-from home_format.colors import rgb_of  # noqa: E402 (after the sys.path set-up above)
-from home_format.services import ARGUMENTS, SERVICES, services_for  # noqa: E402 (after the sys.path set-up above)
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Home Assistant fields a case may use that the integration writes differently; each is
 # mapped onto the integration's field before comparison (documented in training/README.md).

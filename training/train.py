@@ -27,7 +27,6 @@ import math
 import os
 import platform
 import shutil
-import sys
 import time
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -42,11 +41,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch
 from tqdm import tqdm
 
+from home_llm_core import home_format
+from training import export_gguf
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "custom_components" / "home_llm"))  # home_format imports nothing from HA
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import export_gguf  # noqa: E402 (after the sys.path set-up above)
-import home_format  # noqa: E402 (after the sys.path set-up above)
 
 CACHE_DIR = Path(os.environ.get("HOME_LLM_CACHE", Path.home() / ".cache" / "home-llm"))
 

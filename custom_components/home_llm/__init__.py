@@ -14,15 +14,14 @@ from .const import (
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
     CONF_THREADS,
-    DEFAULT_CONTEXT_LENGTH,
-    DEFAULT_THREADS,
     DOMAIN,
     LOGGER,
 )
-from .gguf_metadata import InvalidGGUFError
-from .home_format import detect_template
-from .model_files import BundledModelMissingError, read_model_files
-from .worker_client import ModelLoadError, ModelWorker
+from .home_llm_core.defaults import DEFAULT_CONTEXT_LENGTH, DEFAULT_THREADS, BundledModelMissingError
+from .home_llm_core.gguf_metadata import InvalidGGUFError
+from .home_llm_core.home_format import detect_template
+from .home_llm_core.worker_client import ModelLoadError, ModelWorker
+from .model_files import read_model_files
 
 PLATFORMS = [Platform.CONVERSATION]
 

@@ -9,7 +9,7 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 
 from .const import LOGGER
-from .home_format import ServiceCall
+from .home_llm_core.home_format import ServiceCall
 
 
 @dataclass(frozen=True)

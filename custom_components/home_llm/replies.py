@@ -6,7 +6,7 @@ the garage door: the user must hear what really happened."""
 from __future__ import annotations
 
 from .actions import CallResult
-from .home_format import Entity, Home, Interpretation
+from .home_llm_core.home_format import Entity, Home, Interpretation
 
 UNREADABLE = "Sorry, I couldn't make sense of the model's answer, so I didn't change anything."
 NO_ANSWER = "Sorry, I don't have an answer to that."

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from home_llm_core.home_format import render_system_prompt, render_turns
+
 from .categories import BUILDERS, CATEGORY_WEIGHTS
-from .format_module import render_system_prompt, render_turns
 from .homes import build_home
 from .languages import get_language
 from .piles import load_piles

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from .format_module import Entity, ServiceCall
+from home_llm_core.home_format import Entity, ServiceCall
+
 from .homes import kelvin_to_rgb
 
 

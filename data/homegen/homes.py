@@ -12,7 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property, lru_cache
 
-from .format_module import COLORS, Entity, Home, in_prompt_order
+from home_llm_core.home_format import Entity, Home, in_prompt_order
+from home_llm_core.home_format.colors import COLORS
+
 from .piles import DeviceName
 from .splits import PileView
 

@@ -9,7 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from .format_module import COLORS, ServiceCall, services_for, to_model_call
+from home_llm_core.home_format import ServiceCall, to_model_call
+from home_llm_core.home_format.colors import COLORS
+from home_llm_core.home_format.services import services_for
+
 from .homes import Device
 from .languages.en import English
 

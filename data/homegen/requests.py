@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .format_module import ServiceCall, home_format, render_reply, to_model_call, validate_calls
+from home_llm_core import home_format
+from home_llm_core.home_format import ServiceCall, render_reply, to_model_call, validate_calls
+
 from .homes import GenHome
 from .intents import INTENTS, Action, Context, allowed
 from .languages.en import English

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from home_llm_core import home_format
+
 from ..effects import apply_call
-from ..format_module import home_format
 from ..intents import OPPOSITES, Action
 from ..requests import Example, Request, Turn
 from .commands import GROUP_INTENTS, MAX_CALLS, group_action_turn, group_areas, group_turn, single_turn

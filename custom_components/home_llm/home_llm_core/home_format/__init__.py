@@ -2,7 +2,7 @@
 writes, the grammar that constrains it and the validation that guards what runs.
 
 It imports nothing from Home Assistant: the integration, data/ and training/ all use it
-(data/ and training/ put custom_components/home_llm on sys.path and `import home_format`).
+(the tooling as ``home_llm_core.home_format``; see home_llm_core's docstring).
 """
 
 from .chat_templates import GGUF_TEMPLATE, TEMPLATES, detect_template, render_chat, stop_strings

