@@ -3,6 +3,7 @@ flow, on a real Home Assistant. Downloads go to a local stand-in for the Hugging
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -301,3 +302,10 @@ async def test_model_llama_cpp_cannot_load_is_a_setup_error(hass: HomeAssistant,
     assert entry.reason.startswith("Could not load header-only.gguf")
     assert entry.error_reason_translation_key == "model_load_failed"
     assert entry.error_reason_translation_placeholders["file"] == "header-only.gguf"
+
+
+def test_translations_match_strings() -> None:
+    """Home Assistant reads translations/en.json for a custom integration; strings.json is its source."""
+    folder = Path(__file__).parents[1] / "custom_components" / "home_llm"
+    strings = json.loads((folder / "strings.json").read_text())
+    assert json.loads((folder / "translations" / "en.json").read_text()) == strings

@@ -4,6 +4,8 @@ for llama.cpp so each model output is exactly the one under test."""
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 from homeassistant.components import conversation
@@ -15,9 +17,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import intent
 
+from custom_components.home_llm.const import DOMAIN
 from home_llm_core.worker_client import WorkerCrashedError
 
 from .conftest import AGENT_ID
+
+TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / "home_llm" / "translations" / "en.json"
 
 FENCE = "```"
 
@@ -186,6 +191,33 @@ async def test_worker_failure_is_a_clear_error(hass: HomeAssistant, scripted_age
     assert "SIGSEGV" in result.response.speech["plain"]["speech"]
     result = await ask(hass, "hello")
     assert result.response.speech["plain"]["speech"] == "Hello again."
+
+
+def translated_exception(key: str, **placeholders: str) -> str:
+    """The English message of one of Home LLM's exceptions, as the translation file has it."""
+    return json.loads(TRANSLATIONS.read_text())["exceptions"][key]["message"].format(**placeholders)
+
+
+async def test_generation_failure_answers_with_the_translated_sentence(hass: HomeAssistant, scripted_agent, caplog) -> None:
+    scripted_agent.replies = [WorkerCrashedError("the model process died (SIGSEGV)")]
+    result = await ask(hass, "hello")
+    speech = result.response.speech["plain"]["speech"]
+    assert speech == translated_exception("generation_failed", error="the model process died (SIGSEGV)")
+    assert speech == "Sorry, the language model failed: the model process died (SIGSEGV)"
+    assert result.response.error_code == intent.IntentResponseErrorCode.UNKNOWN
+    assert "Generation failed: the model process died (SIGSEGV)" in caplog.text
+
+
+async def test_prompt_that_cannot_be_rendered_is_the_same_translated_error(hass: HomeAssistant, scripted_agent) -> None:
+    # The model file's own chat template was chosen, but the file has none.
+    runtime = hass.config_entries.async_entries(DOMAIN)[0].runtime_data
+    runtime.chat_template, runtime.gguf_chat_template = "gguf", None
+    result = await ask(hass, "hello")
+    assert result.response.response_type == intent.IntentResponseType.ERROR
+    speech = result.response.speech["plain"]["speech"]
+    assert speech.startswith(translated_exception("generation_failed", error=""))
+    assert "has no chat template" in speech
+    assert scripted_agent.requests == []  # the model was never asked
 
 
 async def test_caller_going_away_is_logged_and_changes_nothing(hass: HomeAssistant, scripted_agent, caplog) -> None:

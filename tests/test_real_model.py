@@ -79,6 +79,6 @@ async def test_killed_worker_gives_a_clear_error_and_recovers(hass: HomeAssistan
 
         result = await _ask(hass, "turn off the Kitchen Lights")
         assert result.response.response_type != intent.IntentResponseType.ERROR
-        assert worker.pid != pid and worker.restarts == 1
+        assert worker.pid != pid  # a new process, started for this request
     finally:
         await hass.config_entries.async_unload(entry.entry_id)

@@ -61,6 +61,11 @@ async def worker(model_path: str):
     await worker.stop()
 
 
+def restarts(caplog: pytest.LogCaptureFixture) -> int:
+    """How many times the worker process was restarted during the test, from its log."""
+    return caplog.text.count("Restarting model worker")
+
+
 async def wait_for_generation_to_start(worker: ModelWorker) -> None:
     # Past process start-up and into llama.cpp's token loop.
     await asyncio.sleep(0.3)
@@ -70,7 +75,6 @@ async def wait_for_generation_to_start(worker: ModelWorker) -> None:
 async def test_load_reports_metadata(worker: ModelWorker) -> None:
     assert worker.running
     assert worker.pid is not None
-    assert worker.restarts == 0
     assert worker.context_length == 2048
     assert worker.metadata["general.architecture"] == "llama"
     assert "<|im_start|>" in worker.metadata["tokenizer.chat_template"]
@@ -106,7 +110,7 @@ async def test_count_tokens(worker: ModelWorker) -> None:
     assert await worker.count_tokens(entity_list(10)) > 100
 
 
-async def test_generate_starts_worker_on_demand(model_path: str) -> None:
+async def test_generate_starts_worker_on_demand(model_path: str, caplog: pytest.LogCaptureFixture) -> None:
     worker = ModelWorker(model_path, n_ctx=512)
     try:
         assert not worker.running
@@ -114,7 +118,8 @@ async def test_generate_starts_worker_on_demand(model_path: str) -> None:
         assert result.stats["completion_tokens"] == 5
         assert result.stats["finish_reason"] == "length"
         assert worker.running
-        assert worker.restarts == 0
+        assert "Starting model worker" in caplog.text
+        assert restarts(caplog) == 0
     finally:
         await worker.stop()
 
@@ -132,24 +137,27 @@ async def test_sigkill_mid_generation_then_restart(worker: ModelWorker) -> None:
 
     result = await worker.generate(chatml("You answer questions.", "Is water wet?"), grammar=YES_NO, max_tokens=4)
     assert result.text in ("yes", "no")
-    assert worker.restarts == 1
     assert worker.pid != first_pid
 
 
-async def test_queued_requests_survive_kill(worker: ModelWorker) -> None:
+async def test_queued_requests_survive_kill(worker: ModelWorker, caplog: pytest.LogCaptureFixture) -> None:
+    first_pid = worker.pid
     prompts = [chatml("You answer questions.", f"Is {n} even?") for n in (2, 3, 4)]
     tasks = [asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0))]
     tasks += [asyncio.create_task(worker.generate(p, grammar=YES_NO)) for p in prompts]
     await wait_for_generation_to_start(worker)
-    os.kill(worker.pid, signal.SIGKILL)
+    os.kill(first_pid, signal.SIGKILL)
 
     results = await asyncio.gather(*tasks, return_exceptions=True)
     assert isinstance(results[0], WorkerCrashedError)
     assert [r.text in ("yes", "no") for r in results[1:]] == [True, True, True]
-    assert worker.restarts == 1
+    # The queued requests all ran on one new process.
+    assert worker.pid != first_pid
+    assert restarts(caplog) == 1
 
 
 async def test_cancelled_generation_stops_and_frees_the_worker(worker: ModelWorker, caplog) -> None:
+    pid = worker.pid
     # Alone, this generation runs all 400 tokens (several seconds).
     task = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0))
     await wait_for_generation_to_start(worker)
@@ -165,7 +173,7 @@ async def test_cancelled_generation_stops_and_frees_the_worker(worker: ModelWork
     result = await worker.generate(chatml("You answer questions.", "Is ice cold?"), grammar=YES_NO)
     waited = loop.time() - asked
     assert result.text in ("yes", "no")
-    assert worker.restarts == 0
+    assert worker.pid == pid
     full = await worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0)
     assert full.stats["completion_tokens"] == 400
     assert waited < full.stats["total_seconds"]
@@ -191,6 +199,7 @@ async def test_worker_skips_a_request_cancelled_before_it_ran(model_path: str) -
 
 
 async def test_concurrent_generations_are_serialized(worker: ModelWorker) -> None:
+    pid = worker.pid
     prompt = chatml("You answer questions.", "Is fire hot?")
     started = asyncio.get_running_loop().time()
     first, second = await asyncio.gather(
@@ -203,7 +212,7 @@ async def test_concurrent_generations_are_serialized(worker: ModelWorker) -> Non
     assert second.text in ("yes", "no")
     # One after the other: together at least as long as both generations.
     assert elapsed >= first.stats["total_seconds"] + second.stats["total_seconds"]
-    assert worker.restarts == 0
+    assert worker.pid == pid
 
 
 async def test_prompt_longer_than_context(model_path: str) -> None:
@@ -234,6 +243,7 @@ async def test_invalid_grammar(worker: ModelWorker) -> None:
 
 
 async def test_request_timeout_kills_and_restarts(worker: ModelWorker) -> None:
+    pid = worker.pid
     worker.request_timeout = 0.3
     with pytest.raises(WorkerTimeoutError):
         await worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0)
@@ -242,7 +252,7 @@ async def test_request_timeout_kills_and_restarts(worker: ModelWorker) -> None:
     worker.request_timeout = 60
     result = await worker.generate(ENDLESS_PROMPT, max_tokens=3, temperature=0)
     assert result.stats["completion_tokens"] == 3
-    assert worker.restarts == 1
+    assert worker.pid != pid
 
 
 async def load_error(model_path: str) -> ModelLoadError:
@@ -279,19 +289,21 @@ async def test_truncated_model_file(tmp_path: Path, model_path: str) -> None:
     assert "truncated" in str(error)
 
 
-async def test_crash_while_loading(model_path: str) -> None:
+async def test_crash_while_loading(model_path: str, caplog: pytest.LogCaptureFixture) -> None:
     worker = ModelWorker(model_path)
     start = asyncio.create_task(worker.start())
     while worker.pid is None and not start.done():  # kill it as soon as it exists
         await asyncio.sleep(0.001)
-    os.kill(worker.pid, signal.SIGKILL)
+    killed = worker.pid
+    os.kill(killed, signal.SIGKILL)
     with pytest.raises(ModelLoadError, match=r"crashed while loading .*\(SIGKILL"):
         await start
     assert not worker.running
     # The next request starts a fresh, working process.
     result = await worker.generate(ENDLESS_PROMPT, max_tokens=3, temperature=0)
     assert result.stats["completion_tokens"] == 3
-    assert worker.restarts == 1
+    assert worker.pid != killed
+    assert restarts(caplog) == 1
     await worker.stop()
 
 

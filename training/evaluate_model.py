@@ -88,7 +88,7 @@ def build_request(
     user_area: str | None = None,
     history: Sequence[tuple[str, str]] = (),
 ) -> Request:
-    """What HomeLLMConversationEntity._async_handle_message sends to the worker: the prompt
+    """What the agent's build step (entity.py, HomeLLMEntity._build) sends to the worker: the prompt
     and grammar come from the same home_format.build_request the agent calls."""
     request = home_format.build_request(
         home,

@@ -5,10 +5,12 @@
     python training/train.py --config ... --steps 200 --lr 1e-4   # flags override the config
     accelerate launch training/train.py --config ...               # several GPUs (data parallel)
 
-Read it top to bottom: options; the base model (a Hugging Face name or folder, or a GGUF file
-dequantized once into a cached folder); the chat template; data -> token ids and labels; the
-model (LoRA or full); the training loop; the loss curve and run summary; the GGUF export
-(training/export_gguf.py, llama.cpp's own converters).
+Read it top to bottom: options; the processes (one per device); the base model (a Hugging Face
+name or folder, or a GGUF file dequantized once into a cached folder); the chat template; data ->
+token ids and labels; the model (LoRA or full); one optimisation step; evaluation; checkpoints;
+the training loop; the result (Hugging Face weights, loss curve, run summary); and main(), which
+calls them in that order and ends with the GGUF export (training/export_gguf.py, llama.cpp's own
+converters).
 
 What the model learns is exactly what the integration will show it: every example is wrapped by
 the integration's own `home_format.render_chat` with the template the integration detects for
@@ -29,13 +31,16 @@ import platform
 import shutil
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-# Worker threads sleep instead of spinning while they wait. Measured on 2 cores with another busy
-# process: 5 s/step instead of 41 s/step; on an idle machine spinning is faster, so a dedicated
-# machine can set OMP_WAIT_POLICY=ACTIVE. Must be set before torch loads OpenMP.
+# OpenMP worker threads sleep instead of spinning while they wait, so that training shares the
+# cores with other busy processes (measured on a 2-core machine beside one: 5 s/step sleeping,
+# 41 s/step spinning). On an idle machine spinning is faster: a dedicated machine can set
+# OMP_WAIT_POLICY=ACTIVE. Must be set before torch loads OpenMP.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch
@@ -149,6 +154,53 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.quantize and args.outtype not in ("f32", "f16", "bf16"):
         parser.error("--quantize starts from --outtype f16, bf16 or f32 (llama.cpp does not requantize q8_0)")
     return args
+
+
+# ---------------------------------------------------------------------------------------------
+# The processes: one per device (accelerate launch and torchrun start several, each running this
+# whole script, each training on its share of every step's examples); the first one writes the
+# run folder, prints and exports.
+
+
+def pick_precision(choice: str) -> str:
+    if choice != "auto":
+        return choice
+    if torch.cuda.is_available():
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    # bf16 on a CPU only where it computes bf16 natively (AVX512-BF16 or AMX): there autocast
+    # makes a step faster than fp32.
+    native = (
+        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+    )
+    return "bf16" if native else "fp32"
+
+
+def start_processes(threads: int | None, precision_choice: str, seed: int) -> tuple[Any, str]:
+    """(the Accelerator that ties this process to the others, the precision it trains in)."""
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+
+    if threads:
+        torch.set_num_threads(threads)
+    precision = pick_precision(precision_choice)
+    # Mixed precision: float32 master weights, forward and backward in bf16/fp16 (autocast).
+    # cpu=True lets several CPU processes (torchrun, accelerate launch) train together over gloo.
+    accelerator = Accelerator(mixed_precision={"fp32": "no"}.get(precision, precision), cpu=not torch.cuda.is_available())
+    set_seed(seed)
+    return accelerator, precision
+
+
+def open_run_folder(out: Path, resume: bool, overwrite: bool, main_process: bool) -> Path:
+    """The run's checkpoint path. A run folder's checkpoint is continued or replaced only when asked."""
+    checkpoint = out / "checkpoint.pt"
+    if checkpoint.exists() and not (resume or overwrite):
+        raise SystemExit(f"{out} has a checkpoint: pass --resume to continue it or --overwrite to start over")
+    if resume and not checkpoint.exists():
+        raise SystemExit(f"--resume: no checkpoint in {out}")
+    if main_process:
+        out.mkdir(parents=True, exist_ok=True)
+    return checkpoint
 
 
 # ---------------------------------------------------------------------------------------------
@@ -290,6 +342,41 @@ def end_of_turn(template_id: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# The base model loaded, with what the rest of the run needs to know about it.
+
+
+@dataclass
+class Base:
+    folder: str  # what from_pretrained loads (a GGUF base's cached folder)
+    source: dict  # the source GGUF's facts, or {}
+    model_type: str  # Hugging Face's
+    template_id: str
+    add_bos: bool
+    pad_id: int
+
+
+def load_base(base: str, cache_dir: Path, template: str, out: Path, accelerator) -> tuple[Base, Any, Any]:
+    """(facts about the base, its tokenizer, its model in float32)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    # Only the first process builds the GGUF cache; the others wait.
+    with accelerator.main_process_first():
+        folder, source = resolve_base(base, cache_dir)
+    if accelerator.is_main_process:  # where the export finds the base again
+        (out / "base.json").write_text(json.dumps({"base": base, "base_folder": folder, "base_gguf": source.get("gguf")}))
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    model_type = model.config.model_type
+    template_id = pick_template(template, tokenizer, model_type, source)
+    add_bos = wants_bos(tokenizer)
+    # Any existing id will do for padding (collate masks it by position); adding a new pad token
+    # would grow the vocabulary and the adapter would no longer fit the base GGUF.
+    pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
+    facts = Base(folder=folder, source=source, model_type=model_type, template_id=template_id, add_bos=add_bos, pad_id=pad_id)
+    return facts, tokenizer, model
+
+
+# ---------------------------------------------------------------------------------------------
 # Data: one JSON object per line with "messages" ([{"role": "system"|"user"|"assistant",
 # "content": ...}], the last one the assistant's reply); other keys are ignored.
 
@@ -372,9 +459,81 @@ def collate(examples: list[dict], pad_id: int, device) -> dict:
     return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
 
 
+def split_held_out(conversations: list[list[dict]], eval_fraction: float, eval_max: int, seed: int) -> tuple[list, list]:
+    """(training, held-out) conversations: a seeded shuffle, of which the first eval_fraction (at
+    least one when there are two or more, at most eval_max) is held out."""
+    order = torch.randperm(len(conversations), generator=torch.Generator().manual_seed(seed)).tolist()
+    n_eval = min(eval_max, int(len(conversations) * eval_fraction)) if len(conversations) > 1 else 0
+    n_eval = max(n_eval, 1) if eval_fraction > 0 and len(conversations) > 1 else n_eval
+    return [conversations[i] for i in order[n_eval:]], [conversations[i] for i in order[:n_eval]]
+
+
+def encode_fitting(
+    conversations: list[list[dict]], template_id: str, tokenizer, add_bos: bool, loss_on: str, max_len: int
+) -> tuple[list[dict], int]:
+    """The encoded conversations of at most max_len tokens, and how many were longer (dropped)."""
+    kept = []
+    for messages in conversations:
+        e = encode(messages, template_id, tokenizer, add_bos, loss_on)
+        if len(e["input_ids"]) <= max_len:
+            # int32 tensors, not Python lists: a quarter of the memory, which counts with tens of
+            # thousands of long examples.
+            kept.append(
+                {
+                    **e,
+                    "input_ids": torch.tensor(e["input_ids"], dtype=torch.int32),
+                    "labels": torch.tensor(e["labels"], dtype=torch.int32),
+                }
+            )
+    return kept, len(conversations) - len(kept)
+
+
+@dataclass
+class Data:
+    train_set: list[dict]
+    eval_set: list[dict]
+    dropped: int  # examples longer than --max-len, training and held-out together
+    n_tokens: int  # in the training set
+    n_targets: int  # of those, the ones that carry loss
+
+
+def load_data(args: argparse.Namespace, tokenizer, template_id: str, add_bos: bool) -> Data:
+    """The training and held-out examples, encoded: --eval-data, else a share of --data."""
+    conversations = load_jsonl(args.data)
+    if args.eval_data:
+        train_convs, eval_convs = conversations, load_jsonl(args.eval_data)
+    else:
+        train_convs, eval_convs = split_held_out(conversations, args.eval_fraction, args.eval_max, args.seed)
+    eval_convs = eval_convs[: args.eval_max]
+    train_set, dropped_train = encode_fitting(train_convs, template_id, tokenizer, add_bos, args.loss_on, args.max_len)
+    eval_set, dropped_eval = encode_fitting(eval_convs, template_id, tokenizer, add_bos, args.loss_on, args.max_len)
+    if not train_set:
+        raise SystemExit("no training example fits --max-len")
+    return Data(
+        train_set=train_set,
+        eval_set=eval_set,
+        dropped=dropped_train + dropped_eval,
+        n_tokens=sum(len(e["input_ids"]) for e in train_set),
+        n_targets=sum(int((e["labels"] != -100).sum()) for e in train_set),
+    )
+
+
+def write_training_examples(train_set: list[dict], path: Path) -> None:
+    """What the model is trained on, token by token, for anyone to inspect: the first examples,
+    and the first one with earlier assistant turns in its prompt."""
+    shown = [*train_set[:3], next((e for e in train_set[3:] if e["earlier_replies"]), None)]
+    with open(path, "w", encoding="utf-8") as f:
+        f.writelines(
+            json.dumps({**e, "input_ids": e["input_ids"].tolist(), "labels": e["labels"].tolist()}, ensure_ascii=False) + "\n"
+            for e in shown
+            if e
+        )
+
+
 # ---------------------------------------------------------------------------------------------
-# LoRA targets per architecture (Hugging Face model_type): every linear layer of attention and MLP,
-# named so that llama.cpp's convert_lora_to_gguf.py maps them onto the GGUF's tensors.
+# The model: LoRA adapters on the frozen base, or every weight. LoRA targets per architecture
+# (Hugging Face model_type): every linear layer of attention and MLP, named so that llama.cpp's
+# convert_lora_to_gguf.py maps them onto the GGUF's tensors.
 
 _ATTN_MLP = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 LORA_TARGETS = {
@@ -395,17 +554,45 @@ def lora_targets(choice: str, model_type: str) -> list[str] | str:
     return LORA_TARGETS[model_type]
 
 
-def pick_precision(choice: str) -> str:
-    if choice != "auto":
-        return choice
-    if torch.cuda.is_available():
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    # On CPUs with AVX512-BF16 or AMX, bf16 autocast roughly halves the step time (measured).
-    native = (
-        getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-        or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+def build_model(model, model_type: str, pad_id: int, args: argparse.Namespace) -> tuple[Any, list[str] | str | None]:
+    """(the model to train, the LoRA target modules or None for full fine-tuning)."""
+    model.config.use_cache = False  # the KV cache only helps generation
+    model.config.pad_token_id = pad_id
+    if args.grad_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if args.full:
+        return model, None
+    from peft import LoraConfig, get_peft_model
+
+    targets = lora_targets(args.lora_targets, model_type)
+    config = LoraConfig(
+        r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout, target_modules=targets, task_type="CAUSAL_LM"
     )
-    return "bf16" if native else "fp32"
+    return get_peft_model(model, config), targets
+
+
+def count_parameters(model) -> dict:
+    return {
+        "trained": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "total": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def build_optimizer(model, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trainable if p.ndim >= 2]  # no weight decay on norms and biases
+    no_decay = [p for p in trainable if p.ndim < 2]
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr,
+        betas=(0.9, 0.95),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# One optimisation step: --grad-accum micro-batches of --batch-size examples on each process.
+# Which examples a micro-batch holds is a pure function of its number, so resuming and several
+# processes need no sampler state: a resumed run goes on with the very examples it would have seen.
 
 
 def lr_at(step: int, args) -> float:
@@ -416,227 +603,138 @@ def lr_at(step: int, args) -> float:
     return args.lr * (args.min_lr_ratio + (1 - args.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
+@lru_cache(maxsize=2)
+def epoch_order(n_examples: int, seed: int, epoch: int) -> list[int]:
+    """The training set's order in an epoch: a new shuffle each epoch, seeded apart from the held-out split's."""
+    return torch.randperm(n_examples, generator=torch.Generator().manual_seed(seed + 1 + epoch)).tolist()
+
+
+def micro_batch(train_set: list[dict], k: int, batch_size: int, world: int, rank: int, seed: int) -> list[dict]:
+    """The k-th micro-batch of the run for process rank of world."""
+    per_global = batch_size * world
+    per_epoch = max(1, len(train_set) // per_global)
+    epoch, j = divmod(k, per_epoch)
+    start = j * per_global + rank * batch_size
+    order = epoch_order(len(train_set), seed, epoch)
+    return [train_set[order[(start + i) % len(train_set)]] for i in range(batch_size)]
+
+
+def optimisation_step(
+    step: int, model, optimizer, accelerator, train_set: list[dict], pad_id: int, args: argparse.Namespace
+) -> tuple[float, float, int]:
+    """(learning rate, loss averaged over micro-batches and processes, tokens this process saw)."""
+    lr = lr_at(step, args)
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    world, rank = accelerator.num_processes, accelerator.process_index
+    step_loss, step_tokens = 0.0, 0
+    for micro in range(args.grad_accum):
+        examples = micro_batch(train_set, step * args.grad_accum + micro, args.batch_size, world, rank, args.seed)
+        batch = collate(examples, pad_id, accelerator.device)
+        # Gradients are averaged across processes only on the last micro-step.
+        with accelerator.no_sync(model) if micro < args.grad_accum - 1 else nullcontext():
+            loss = model(**batch).loss
+            accelerator.backward(loss / args.grad_accum)
+        step_loss += loss.item() / args.grad_accum
+        step_tokens += int(batch["attention_mask"].sum())
+    if args.grad_clip:
+        accelerator.clip_grad_norm_(model.parameters(), args.grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    step_loss = accelerator.reduce(torch.tensor(step_loss, device=accelerator.device), "mean").item()
+    return lr, step_loss, step_tokens
+
+
 # ---------------------------------------------------------------------------------------------
+# Evaluation: the mean loss per target token over the held-out examples.
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+@torch.no_grad()
+def evaluate(model, eval_set: list[dict], accelerator, batch_size: int, pad_id: int) -> float | None:
+    if not eval_set:
+        return None
+    # Each process scores its share with the bare model: the data-parallel wrapper's forward
+    # talks to the other processes, which deadlocks when the shares differ in size.
+    bare = accelerator.unwrap_model(model)
+    bare.eval()
+    total = torch.zeros(2, device=accelerator.device)  # loss * targets, targets
+    mine = eval_set[accelerator.process_index :: accelerator.num_processes]
+    for i in range(0, len(mine), batch_size):
+        batch = collate(mine[i : i + batch_size], pad_id, accelerator.device)
+        n_targets = (batch["labels"][:, 1:] != -100).sum()
+        with accelerator.autocast():
+            total += torch.stack([bare(**batch).loss.float() * n_targets, n_targets.float()])
+    bare.train()
+    total = accelerator.reduce(total, "sum")
+    return (total[0] / total[1]).item()
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    precision = pick_precision(args.precision)
-    # Mixed precision: float32 master weights, forward and backward in bf16/fp16 (autocast).
-    # cpu=True lets several CPU processes (torchrun, accelerate launch) train together over gloo.
-    accelerator = Accelerator(mixed_precision={"fp32": "no"}.get(precision, precision), cpu=not torch.cuda.is_available())
-    main_process, world, rank = accelerator.is_main_process, accelerator.num_processes, accelerator.process_index
-    say = accelerator.print
-    set_seed(args.seed)
 
-    checkpoint = args.out / "checkpoint.pt"
-    if checkpoint.exists() and not (args.resume or args.overwrite):
-        raise SystemExit(f"{args.out} has a checkpoint: pass --resume to continue it or --overwrite to start over")
-    if args.resume and not checkpoint.exists():
-        raise SystemExit(f"--resume: no checkpoint in {args.out}")
-    if main_process:
-        args.out.mkdir(parents=True, exist_ok=True)
+# ---------------------------------------------------------------------------------------------
+# Checkpoint: the trained weights, the optimizer, the step and the history.
 
-    # The base model (only the first process builds the GGUF cache; the others wait).
-    with accelerator.main_process_first():
-        base_folder, source = resolve_base(args.base, args.cache_dir)
-    if main_process:  # where the export finds the base again
-        (args.out / "base.json").write_text(
-            json.dumps({"base": args.base, "base_folder": base_folder, "base_gguf": source.get("gguf")})
-        )
-    tokenizer = AutoTokenizer.from_pretrained(base_folder)
-    model = AutoModelForCausalLM.from_pretrained(base_folder, dtype=torch.float32)
-    model_type = model.config.model_type
-    template_id = pick_template(args.template, tokenizer, model_type, source)
-    add_bos = wants_bos(tokenizer)
-    # Any existing id will do for padding (collate masks it by position); adding a new pad token
-    # would grow the vocabulary and the adapter would no longer fit the base GGUF.
-    pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
-    say(
-        f"base {args.base} ({model_type}), template {template_id}, BOS {'yes' if add_bos else 'no'}, "
-        f"pad id {pad_id}, precision {precision}, {world} process(es) on {accelerator.device}"
-    )
 
-    # The data.
-    conversations = load_jsonl(args.data)
-    order = torch.randperm(len(conversations), generator=torch.Generator().manual_seed(args.seed)).tolist()
-    if args.eval_data:
-        train_convs, eval_convs = conversations, load_jsonl(args.eval_data)
-    else:
-        n_eval = min(args.eval_max, int(len(conversations) * args.eval_fraction)) if len(conversations) > 1 else 0
-        n_eval = max(n_eval, 1) if args.eval_fraction > 0 and len(conversations) > 1 else n_eval
-        eval_convs = [conversations[i] for i in order[:n_eval]]
-        train_convs = [conversations[i] for i in order[n_eval:]]
-    eval_convs = eval_convs[: args.eval_max]
+@dataclass
+class Progress:
+    start_step: int = 0  # the step a resumed run starts from
+    history: list[dict] = field(default_factory=list)  # one record per step
+    evals: list[dict] = field(default_factory=list)  # one record per evaluation
 
-    def encode_all(convs):
-        kept = []
-        for messages in convs:
-            e = encode(messages, template_id, tokenizer, add_bos, args.loss_on)
-            if len(e["input_ids"]) <= args.max_len:
-                # int32 tensors: a quarter of the memory of Python lists for 20,000 long examples
-                kept.append(
-                    {
-                        **e,
-                        "input_ids": torch.tensor(e["input_ids"], dtype=torch.int32),
-                        "labels": torch.tensor(e["labels"], dtype=torch.int32),
-                    }
-                )
-        return kept, len(convs) - len(kept)
 
-    train_set, dropped_train = encode_all(train_convs)
-    eval_set, dropped_eval = encode_all(eval_convs)
-    if not train_set:
-        raise SystemExit("no training example fits --max-len")
-    del conversations, train_convs, eval_convs
-    n_tokens = sum(len(e["input_ids"]) for e in train_set)
-    n_targets = sum(int((e["labels"] != -100).sum()) for e in train_set)
-    tokens_per_step = n_tokens / len(train_set) * args.batch_size * args.grad_accum * world
-    examples_per_step = args.batch_size * args.grad_accum * world
-    if args.steps is None:
-        args.steps = max(1, math.ceil(args.epochs * len(train_set) / examples_per_step))
-    say(
-        f"{len(train_set)} training examples ({n_tokens} tokens, {n_targets} with loss), {len(eval_set)} held out, "
-        f"{dropped_train + dropped_eval} dropped as longer than {args.max_len}; "
-        f"{args.steps} steps of {examples_per_step} examples"
-    )
-    if main_process:
-        # What the model is trained on, token by token, for anyone to inspect: the first examples,
-        # and the first one with earlier assistant turns in its prompt.
-        shown = [*train_set[:3], next((e for e in train_set[3:] if e["earlier_replies"]), None)]
-        with open(args.out / "training_examples.jsonl", "w", encoding="utf-8") as f:
-            f.writelines(
-                json.dumps({**e, "input_ids": e["input_ids"].tolist(), "labels": e["labels"].tolist()}, ensure_ascii=False) + "\n"
-                for e in shown
-                if e
-            )
+def save_checkpoint(path: Path, step: int, model, optimizer, progress: Progress, accelerator) -> None:
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        weights = {n: p.detach().cpu() for n, p in accelerator.unwrap_model(model).named_parameters() if p.requires_grad}
+        state = {
+            "weights": weights,
+            "optimizer": optimizer.state_dict(),
+            "step": step,
+            "history": progress.history,
+            "evals": progress.evals,
+        }
+        tmp = path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(path)  # a crash while saving keeps the previous checkpoint
 
-    # The model: LoRA adapters on the frozen base, or every weight.
-    model.config.use_cache = False  # the KV cache only helps generation
-    model.config.pad_token_id = pad_id
-    if args.grad_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    targets = None
-    if not args.full:
-        from peft import LoraConfig, get_peft_model
 
-        targets = lora_targets(args.lora_targets, model_type)
-        model = get_peft_model(
-            model,
-            LoraConfig(
-                r=args.lora_r,
-                lora_alpha=args.lora_alpha,
-                lora_dropout=args.lora_dropout,
-                target_modules=targets,
-                task_type="CAUSAL_LM",
-            ),
-        )
-    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    n_trainable = sum(p.numel() for _, p in trainable)
-    n_params = sum(p.numel() for p in model.parameters())
-    say(f"{'LoRA' if not args.full else 'full fine-tuning'}: {n_trainable:,} of {n_params:,} parameters trained")
-    decay = [p for n, p in trainable if p.ndim >= 2]  # no weight decay on norms and biases
-    no_decay = [p for n, p in trainable if p.ndim < 2]
-    optimizer = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-        lr=args.lr,
-        betas=(0.9, 0.95),
-    )
+def load_checkpoint(path: Path, model, optimizer) -> Progress:
+    """Loads the checkpoint into model and optimizer (before accelerator.prepare); the progress it holds."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    missing = {n for n, p in model.named_parameters() if p.requires_grad} - set(state["weights"])
+    if missing:
+        raise SystemExit(f"checkpoint does not match this model/recipe (missing {sorted(missing)[:3]}...)")
+    model.load_state_dict(state["weights"], strict=False)
+    optimizer.load_state_dict(state["optimizer"])
+    return Progress(start_step=state["step"], history=state["history"], evals=state["evals"])
 
-    # Resume: the trained weights, the optimizer, the step and the history; the data order is a
-    # function of the step, so the run goes on with the very examples it would have seen.
-    start_step, history, evals = 0, [], []
-    if args.resume:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-        missing = {n for n, _ in trainable} - set(state["weights"])
-        if missing:
-            raise SystemExit(f"checkpoint does not match this model/recipe (missing {sorted(missing)[:3]}...)")
-        model.load_state_dict(state["weights"], strict=False)
-        optimizer.load_state_dict(state["optimizer"])
-        start_step, history, evals = state["step"], state["history"], state["evals"]
-        say(f"resumed at step {start_step}")
-    model, optimizer = accelerator.prepare(model, optimizer)
 
-    @lru_cache(maxsize=2)
-    def epoch_order(epoch: int) -> list[int]:
-        return torch.randperm(len(train_set), generator=torch.Generator().manual_seed(args.seed + 1 + epoch)).tolist()
+# ---------------------------------------------------------------------------------------------
+# The training loop.
 
-    def micro_batch(k: int) -> list[dict]:
-        """The k-th micro-batch of the run for this process: a pure function of k, so resuming
-        and several processes need no sampler state."""
-        per_global = args.batch_size * world
-        per_epoch = max(1, len(train_set) // per_global)
-        epoch, j = divmod(k, per_epoch)
-        start = j * per_global + rank * args.batch_size
-        order = epoch_order(epoch)
-        return [train_set[order[(start + i) % len(train_set)]] for i in range(args.batch_size)]
 
-    eval_seconds = 0.0
+@dataclass
+class Timing:
+    train_seconds: float  # evaluation counted apart
+    eval_seconds: float
+    tokens: int  # trained on, all processes together
 
-    @torch.no_grad()
-    def evaluate() -> float | None:
-        nonlocal eval_seconds
-        if not eval_set:
-            return None
-        eval_started = time.time()
-        # Each process scores its share with the bare model: the data-parallel wrapper's forward
-        # talks to the other processes, which deadlocks when the shares differ in size.
-        bare = accelerator.unwrap_model(model)
-        bare.eval()
-        total = torch.zeros(2, device=accelerator.device)  # loss * targets, targets
-        mine = eval_set[rank::world]
-        for i in range(0, len(mine), args.batch_size):
-            batch = collate(mine[i : i + args.batch_size], pad_id, accelerator.device)
-            targets_n = (batch["labels"][:, 1:] != -100).sum()
-            with accelerator.autocast():
-                total += torch.stack([bare(**batch).loss.float() * targets_n, targets_n.float()])
-        bare.train()
-        total = accelerator.reduce(total, "sum")
-        eval_seconds += time.time() - eval_started
-        return (total[0] / total[1]).item()
 
-    def save_checkpoint(step: int) -> None:
-        accelerator.wait_for_everyone()
-        if main_process:
-            weights = {n: p.detach().cpu() for n, p in accelerator.unwrap_model(model).named_parameters() if p.requires_grad}
-            tmp = checkpoint.with_suffix(".tmp")
-            torch.save(
-                {"weights": weights, "optimizer": optimizer.state_dict(), "step": step, "history": history, "evals": evals}, tmp
-            )
-            tmp.replace(checkpoint)  # a crash while saving keeps the previous checkpoint
-
-    # The loop, after the untuned model's held-out loss (the curve's starting point).
-    if not evals and (eval_loss := evaluate()) is not None:
-        evals.append({"step": 0, "loss": round(eval_loss, 5)})
+def train(
+    model, optimizer, accelerator, data: Data, pad_id: int, progress: Progress, checkpoint: Path, args: argparse.Namespace
+) -> Timing:
+    """Steps from progress.start_step to --steps, adding to progress.history and progress.evals,
+    evaluating every --eval-every and checkpointing every --save-every steps and at the end."""
+    # The untuned model's held-out loss: the curve's starting point.
+    if not progress.evals and (eval_loss := evaluate(model, data.eval_set, accelerator, args.batch_size, pad_id)) is not None:
+        progress.evals.append({"step": 0, "loss": round(eval_loss, 5)})
     model.train()
-    bar = tqdm(total=args.steps, initial=start_step, disable=not main_process, dynamic_ncols=True, unit="step")
+    history, evals = progress.history, progress.evals
+    bar = tqdm(
+        total=args.steps, initial=progress.start_step, disable=not accelerator.is_main_process, dynamic_ncols=True, unit="step"
+    )
     started, tokens_done, eval_seconds = time.time(), 0, 0.0
-    for step in range(start_step, args.steps):
-        lr = lr_at(step, args)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        step_loss, step_tokens = 0.0, 0
-        for micro in range(args.grad_accum):
-            batch = collate(micro_batch(step * args.grad_accum + micro), pad_id, accelerator.device)
-            # Gradients are averaged across processes only on the last micro-step.
-            with accelerator.no_sync(model) if micro < args.grad_accum - 1 else nullcontext():
-                loss = model(**batch).loss
-                accelerator.backward(loss / args.grad_accum)
-            step_loss += loss.item() / args.grad_accum
-            step_tokens += int(batch["attention_mask"].sum())
-        if args.grad_clip:
-            accelerator.clip_grad_norm_(model.parameters(), args.grad_clip)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-        step_loss = accelerator.reduce(torch.tensor(step_loss, device=accelerator.device), "mean").item()
-        tokens_done += step_tokens * world
+    for step in range(progress.start_step, args.steps):
+        lr, step_loss, step_tokens = optimisation_step(step, model, optimizer, accelerator, data.train_set, pad_id, args)
+        tokens_done += step_tokens * accelerator.num_processes
         recent = [h["loss"] for h in history[-9:]] + [step_loss]
         smooth = sum(recent) / len(recent)  # the mean of the last 10 steps: one step's loss depends on its examples
         history.append(
@@ -656,101 +754,30 @@ def main(argv: list[str] | None = None) -> None:
         if evals:
             postfix["eval"] = f"{evals[-1]['loss']:.3f}"
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
-            eval_loss = evaluate()
+            eval_started = time.time()
+            eval_loss = evaluate(model, data.eval_set, accelerator, args.batch_size, pad_id)
             if eval_loss is not None:
+                eval_seconds += time.time() - eval_started
                 evals.append({"step": step + 1, "loss": round(eval_loss, 5)})
                 postfix["eval"] = f"{eval_loss:.3f}"
         bar.set_postfix(postfix, refresh=False)
         bar.update()
         if (step + 1) % args.save_every == 0 or step + 1 == args.steps:
-            save_checkpoint(step + 1)
+            save_checkpoint(checkpoint, step + 1, model, optimizer, progress, accelerator)
     bar.close()
-    train_seconds = time.time() - started - eval_seconds  # evaluation counted apart
-    steps_run = args.steps - start_step
+    return Timing(train_seconds=time.time() - started - eval_seconds, eval_seconds=eval_seconds, tokens=tokens_done)
 
-    accelerator.wait_for_everyone()
-    if not main_process:
-        return
-    # The trained result in Hugging Face format, then GGUF.
+
+# ---------------------------------------------------------------------------------------------
+# The result: the trained weights in Hugging Face format (what the GGUF export reads), the loss
+# curve, and run.json, the run's summary.
+
+
+def save_trained(model, accelerator, hf_dir: Path, full: bool, base_folder: str) -> None:
     final = accelerator.unwrap_model(model)
-    hf_dir = args.out / ("model" if args.full else "adapter")
     final.save_pretrained(hf_dir)
-    if args.full:
+    if full:
         export_gguf.copy_tokenizer(export_gguf.local_folder(base_folder), hf_dir)
-    plot_losses(
-        history, evals, args.out / "loss.png", f"{Path(args.base).name} ({'full' if args.full else f'LoRA r={args.lora_r}'})"
-    )
-    model = final = optimizer = None  # free memory before the export loads the model again
-    accelerator.free_memory()
-    exports = export_gguf.export_run(args.out, args.export, outtype=args.outtype, quantize_to=args.quantize)
-
-    def window_mean(items: list[dict], first: bool) -> float | None:
-        part = items[: max(1, len(items) // 10)] if first else items[-max(1, len(items) // 10) :]
-        return round(sum(h["loss"] for h in part) / len(part), 5) if part else None
-
-    import peft
-    import transformers
-
-    summary = {
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "base": args.base,
-        "base_folder": base_folder,
-        "base_gguf": source.get("gguf"),
-        "model_type": model_type,
-        "template": template_id,
-        "add_bos": add_bos,
-        "pad_id": pad_id,
-        "method": "full" if args.full else "lora",
-        "lora": None
-        if args.full
-        else {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout, "targets": targets},
-        "params": {"trained": n_trainable, "total": n_params},
-        "data": {
-            "files": args.data,
-            "eval_files": args.eval_data,
-            "train_examples": len(train_set),
-            "eval_examples": len(eval_set),
-            "dropped_too_long": dropped_train + dropped_eval,
-            "train_tokens": n_tokens,
-            "loss_tokens": n_targets,
-        },
-        "steps": args.steps,
-        "resumed_from": start_step or None,
-        "examples_per_step": examples_per_step,
-        "tokens_per_step": round(tokens_per_step),
-        "precision": precision,
-        "device": str(accelerator.device),
-        "processes": world,
-        "threads": torch.get_num_threads(),
-        "train_seconds": round(train_seconds, 1),
-        "eval_seconds": round(eval_seconds, 1),
-        "seconds_per_step": round(train_seconds / max(1, steps_run), 3),
-        "tokens_per_second": round(tokens_done / max(train_seconds, 1e-9)),
-        "loss": {
-            "first": window_mean(history, True),
-            "last": window_mean(history, False),
-            "eval": evals[-1]["loss"] if evals else None,
-        },
-        "evals": evals,
-        "exports": exports,
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "peft": peft.__version__,
-            "llama.cpp": export_gguf.LLAMA_CPP_PYTHON_VERSION,
-        },
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "history": history,
-    }
-    (args.out / "run.json").write_text(json.dumps(summary, indent=2))
-    print(
-        f"loss {summary['loss']['first']} -> {summary['loss']['last']} (eval {summary['loss']['eval']}); "
-        f"{summary['seconds_per_step']} s/step, {summary['tokens_per_second']} tokens/s"
-    )
-    for e in exports:
-        print(f"exported {e['kind']}: {e['path']} ({e['bytes'] / 1e6:.1f} MB, {e['seconds']} s)")
-    print(f"summary: {args.out / 'run.json'}")
 
 
 def plot_losses(history: list[dict], evals: list[dict], path: Path, title: str) -> None:
@@ -771,6 +798,148 @@ def plot_losses(history: list[dict], evals: list[dict], path: Path, title: str) 
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def window_mean(items: list[dict], first: bool) -> float | None:
+    """The mean loss of the first (or last) tenth of items."""
+    part = items[: max(1, len(items) // 10)] if first else items[-max(1, len(items) // 10) :]
+    return round(sum(h["loss"] for h in part) / len(part), 5) if part else None
+
+
+def run_summary(
+    args: argparse.Namespace,
+    base: Base,
+    data: Data,
+    targets: list[str] | str | None,
+    params: dict,
+    progress: Progress,
+    timing: Timing,
+    precision: str,
+    accelerator,
+    exports: list[dict],
+) -> dict:
+    import peft
+    import transformers
+
+    world = accelerator.num_processes
+    examples_per_step = args.batch_size * args.grad_accum * world
+    tokens_per_step = data.n_tokens / len(data.train_set) * args.batch_size * args.grad_accum * world
+    history, evals = progress.history, progress.evals
+    return {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "base": args.base,
+        "base_folder": base.folder,
+        "base_gguf": base.source.get("gguf"),
+        "model_type": base.model_type,
+        "template": base.template_id,
+        "add_bos": base.add_bos,
+        "pad_id": base.pad_id,
+        "method": "full" if args.full else "lora",
+        "lora": None
+        if args.full
+        else {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout, "targets": targets},
+        "params": params,
+        "data": {
+            "files": args.data,
+            "eval_files": args.eval_data,
+            "train_examples": len(data.train_set),
+            "eval_examples": len(data.eval_set),
+            "dropped_too_long": data.dropped,
+            "train_tokens": data.n_tokens,
+            "loss_tokens": data.n_targets,
+        },
+        "steps": args.steps,
+        "resumed_from": progress.start_step or None,
+        "examples_per_step": examples_per_step,
+        "tokens_per_step": round(tokens_per_step),
+        "precision": precision,
+        "device": str(accelerator.device),
+        "processes": world,
+        "threads": torch.get_num_threads(),
+        "train_seconds": round(timing.train_seconds, 1),
+        "eval_seconds": round(timing.eval_seconds, 1),
+        "seconds_per_step": round(timing.train_seconds / max(1, args.steps - progress.start_step), 3),
+        "tokens_per_second": round(timing.tokens / max(timing.train_seconds, 1e-9)),
+        "loss": {
+            "first": window_mean(history, True),
+            "last": window_mean(history, False),
+            "eval": evals[-1]["loss"] if evals else None,
+        },
+        "evals": evals,
+        "exports": exports,
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "peft": peft.__version__,
+            "llama.cpp": export_gguf.LLAMA_CPP_PYTHON_VERSION,
+        },
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "history": history,
+    }
+
+
+def write_summary(summary: dict, path: Path) -> None:
+    path.write_text(json.dumps(summary, indent=2))
+    print(
+        f"loss {summary['loss']['first']} -> {summary['loss']['last']} (eval {summary['loss']['eval']}); "
+        f"{summary['seconds_per_step']} s/step, {summary['tokens_per_second']} tokens/s"
+    )
+    for e in summary["exports"]:
+        print(f"exported {e['kind']}: {e['path']} ({e['bytes'] / 1e6:.1f} MB, {e['seconds']} s)")
+    print(f"summary: {path}")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    accelerator, precision = start_processes(args.threads, args.precision, args.seed)
+    say, main_process, world = accelerator.print, accelerator.is_main_process, accelerator.num_processes
+    checkpoint = open_run_folder(args.out, args.resume, args.overwrite, main_process)
+
+    base, tokenizer, model = load_base(args.base, args.cache_dir, args.template, args.out, accelerator)
+    say(
+        f"base {args.base} ({base.model_type}), template {base.template_id}, BOS {'yes' if base.add_bos else 'no'}, "
+        f"pad id {base.pad_id}, precision {precision}, {world} process(es) on {accelerator.device}"
+    )
+
+    data = load_data(args, tokenizer, base.template_id, base.add_bos)
+    examples_per_step = args.batch_size * args.grad_accum * world
+    if args.steps is None:
+        args.steps = max(1, math.ceil(args.epochs * len(data.train_set) / examples_per_step))
+    say(
+        f"{len(data.train_set)} training examples ({data.n_tokens} tokens, {data.n_targets} with loss), "
+        f"{len(data.eval_set)} held out, {data.dropped} dropped as longer than {args.max_len}; "
+        f"{args.steps} steps of {examples_per_step} examples"
+    )
+    if main_process:
+        write_training_examples(data.train_set, args.out / "training_examples.jsonl")
+
+    model, targets = build_model(model, base.model_type, base.pad_id, args)
+    params = count_parameters(model)
+    say(f"{'LoRA' if not args.full else 'full fine-tuning'}: {params['trained']:,} of {params['total']:,} parameters trained")
+    optimizer = build_optimizer(model, args.lr, args.weight_decay)
+    progress = Progress()
+    if args.resume:
+        progress = load_checkpoint(checkpoint, model, optimizer)
+        say(f"resumed at step {progress.start_step}")
+    model, optimizer = accelerator.prepare(model, optimizer)
+
+    timing = train(model, optimizer, accelerator, data, base.pad_id, progress, checkpoint, args)
+
+    accelerator.wait_for_everyone()
+    if not main_process:
+        return
+    save_trained(model, accelerator, args.out / ("model" if args.full else "adapter"), args.full, base.folder)
+    title = f"{Path(args.base).name} ({'full' if args.full else f'LoRA r={args.lora_r}'})"
+    plot_losses(progress.history, progress.evals, args.out / "loss.png", title)
+    del model, optimizer  # free memory before the export loads the model again
+    accelerator.free_memory()
+    exports = export_gguf.export_run(args.out, args.export, outtype=args.outtype, quantize_to=args.quantize)
+    summary = run_summary(args, base, data, targets, params, progress, timing, precision, accelerator, exports)
+    write_summary(summary, args.out / "run.json")
 
 
 if __name__ == "__main__":

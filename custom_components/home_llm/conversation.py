@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from homeassistant.components import conversation
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import HomeLLMConfigEntry
 from .const import SUBENTRY_CONVERSATION
-from .entity import HomeLLMConversationEntity
+from .entity import HomeLLMEntity
 
 
 async def async_setup_entry(
@@ -16,3 +19,30 @@ async def async_setup_entry(
     for subentry in entry.subentries.values():
         if subentry.subentry_type == SUBENTRY_CONVERSATION:
             async_add_entities([HomeLLMConversationEntity(entry, subentry)], config_subentry_id=subentry.subentry_id)
+
+
+class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.AbstractConversationAgent, HomeLLMEntity):
+    """The Home LLM conversation agent: renders the exposed home into a prompt, asks the model
+    worker, and runs only what validates."""
+
+    # It controls devices, so "prefer handling commands locally" can sit in front of it.
+    _attr_supported_features = conversation.ConversationEntityFeature.CONTROL
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        conversation.async_set_agent(self.hass, self.entry, self)
+
+    async def async_will_remove_from_hass(self) -> None:
+        conversation.async_unset_agent(self.hass, self.entry)
+        await super().async_will_remove_from_hass()
+
+    @property
+    def supported_languages(self) -> list[str] | Literal["*"]:
+        # The prompt, the in-context examples and the composed replies are English (so is the
+        # bundled adapter's training data): Assist offers the agent to English pipelines only.
+        return ["en"]
+
+    async def _async_handle_message(
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
+    ) -> conversation.ConversationResult:
+        return await self._async_answer(user_input, chat_log)

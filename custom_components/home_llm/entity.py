@@ -1,20 +1,24 @@
-"""The Home LLM conversation agent: renders the exposed home into a prompt, asks the model
-worker, and runs only what validates."""
+"""Base entity of Home LLM: what every Home LLM entity shares (its device, its config entry
+and subentry) and the request loop that answers one message: build, generate, act, record."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import Context
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import intent, llm
+from homeassistant.helpers.entity import Entity
 from homeassistant.util import dt as dt_util
 
 from . import HomeLLMConfigEntry
-from .actions import async_run_calls
+from .actions import CallResult, async_run_calls
 from .const import (
     CONF_EXTRA_ATTRIBUTES,
     CONF_IN_CONTEXT_EXAMPLES,
@@ -30,16 +34,25 @@ from .const import (
     LOGGER,
 )
 from .exposed_home import area_of_device, snapshot_home
-from .home_llm_core.home_format import build_request, interpret_reply
-from .home_llm_core.worker_client import WorkerError
+from .home_llm_core.home_format import Home, Interpretation, ModelRequest, build_request, interpret_reply
+from .home_llm_core.worker_client import GenerationResult, WorkerError
 from .replies import compose_reply
 
 
-class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.AbstractConversationAgent):
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What acting on the model's output gave: what it asked for, what ran, what the user hears."""
+
+    interpretation: Interpretation
+    results: list[CallResult]
+    reply: str
+
+
+class HomeLLMEntity(Entity):
+    """An entity of one Home LLM subentry, on the model of its config entry."""
+
     _attr_has_entity_name = True
     _attr_name = None
-    # It controls devices, so "prefer handling commands locally" can sit in front of it.
-    _attr_supported_features = conversation.ConversationEntityFeature.CONTROL
 
     def __init__(self, entry: HomeLLMConfigEntry, subentry: ConfigSubentry) -> None:
         self.entry = entry
@@ -53,27 +66,36 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
             entry_type=dr.DeviceEntryType.SERVICE,
         )
 
-    async def async_added_to_hass(self) -> None:
-        await super().async_added_to_hass()
-        conversation.async_set_agent(self.hass, self.entry, self)
-
-    async def async_will_remove_from_hass(self) -> None:
-        conversation.async_unset_agent(self.hass, self.entry)
-        await super().async_will_remove_from_hass()
-
     @property
-    def supported_languages(self) -> list[str] | Literal["*"]:
-        # The prompt, the in-context examples and the composed replies are English.
-        return ["en"]
+    def agent_options(self) -> dict[str, Any]:
+        """The subentry's settings over the defaults (a subentry may predate an option)."""
+        return {**DEFAULT_AGENT_OPTIONS, **self.subentry.data}
 
-    async def _async_handle_message(
+    async def _async_answer(
         self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog
     ) -> conversation.ConversationResult:
-        options = {**DEFAULT_AGENT_OPTIONS, **self.subentry.data}
-        runtime = self.entry.runtime_data
-
-        home = snapshot_home(self.hass)
+        """Answer one message: build the request, generate, act on the output, record it."""
+        options = self.agent_options
         asked_at = time.monotonic()
+        try:
+            home, request = self._build(user_input, chat_log, options)
+            output = await self._async_generate(request, options, user_input, chat_log, asked_at)
+        except HomeAssistantError as err:
+            # A voice user must hear something: the translated message is the answer.
+            return _error_result(user_input, chat_log, str(err))
+        outcome = await self._async_act(home, output.text, user_input.context)
+        self._record(chat_log, outcome)
+        return conversation.async_get_result_from_chat_log(user_input, chat_log)
+
+    def _build(
+        self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog, options: dict[str, Any]
+    ) -> tuple[Home, ModelRequest]:
+        """A snapshot of the exposed home and the model request for it under the agent's options.
+
+        Raises HomeAssistantError (generation_failed) when no prompt can be rendered.
+        """
+        runtime = self.entry.runtime_data
+        home = snapshot_home(self.hass)
         try:
             request = build_request(
                 home,
@@ -88,8 +110,26 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
                 attributes=tuple(options[CONF_EXTRA_ATTRIBUTES]),
                 use_grammar=options[CONF_USE_GRAMMAR],
             )
-            LOGGER.debug("Prompt:\n%s", request.prompt)
-            result = await runtime.worker.generate(
+        except ValueError as err:  # e.g. the model file has no chat template and none was chosen
+            raise _generation_failed(err) from err
+        LOGGER.debug("Prompt:\n%s", request.prompt)
+        return home, request
+
+    async def _async_generate(
+        self,
+        request: ModelRequest,
+        options: dict[str, Any],
+        user_input: conversation.ConversationInput,
+        chat_log: conversation.ChatLog,
+        asked_at: float,
+    ) -> GenerationResult:
+        """The model's output for the request.
+
+        Raises HomeAssistantError (generation_failed) when the worker fails, and
+        CancelledError when the caller went away (logged: nothing was done).
+        """
+        try:
+            result = await self.entry.runtime_data.worker.generate(
                 request.prompt,
                 grammar=request.grammar,
                 max_tokens=options[CONF_MAX_TOKENS],
@@ -110,28 +150,33 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
             )
             raise
         except (WorkerError, ValueError) as err:
-            LOGGER.error("Generation failed: %s", err)
-            return _error_result(user_input, chat_log, f"Sorry, the language model failed: {err}")
+            raise _generation_failed(err) from err
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)
+        return result
 
-        interpretation = interpret_reply(home, result.text)
+    async def _async_act(self, home: Home, output: str, context: Context) -> Outcome:
+        """Run what validates of the model's output, with the user's context; log what was refused."""
+        interpretation = interpret_reply(home, output)
         for rejection in interpretation.rejected:
             LOGGER.info("Refused %s on %s: %s", rejection.call.service, rejection.call.target, rejection.reason)
-        results = await async_run_calls(self.hass, interpretation.calls, user_input.context)
-        reply = compose_reply(home, interpretation, results)
+        results = await async_run_calls(self.hass, interpretation.calls, context)
+        return Outcome(interpretation, results, compose_reply(home, interpretation, results))
 
-        # The calls and their results go into the chat log, so the Assist debug view shows them.
+    def _record(self, chat_log: conversation.ChatLog, outcome: Outcome) -> None:
+        """Add the calls, their results and the reply to the chat log (the Assist debug view shows them)."""
         tool_calls = [
             llm.ToolInput(tool_name=r.call.name, tool_args={"entity_id": r.call.entity_id, **r.call.data}, external=True)
-            for r in results
+            for r in outcome.results
         ]
         if tool_calls:
             chat_log.async_add_assistant_content_without_tools(
                 conversation.AssistantContent(
-                    agent_id=self.entity_id, content=interpretation.parsed.sentence or None, tool_calls=tool_calls
+                    agent_id=self.entity_id,
+                    content=outcome.interpretation.parsed.sentence or None,
+                    tool_calls=tool_calls,
                 )
             )
-            for tool_call, call_result in zip(tool_calls, results, strict=True):
+            for tool_call, call_result in zip(tool_calls, outcome.results, strict=True):
                 chat_log.async_add_assistant_content_without_tools(
                     conversation.ToolResultContent(
                         agent_id=self.entity_id,
@@ -140,8 +185,16 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
                         tool_result={"success": call_result.ok, "error": call_result.error},
                     )
                 )
-        chat_log.async_add_assistant_content_without_tools(conversation.AssistantContent(agent_id=self.entity_id, content=reply))
-        return conversation.async_get_result_from_chat_log(user_input, chat_log)
+        chat_log.async_add_assistant_content_without_tools(
+            conversation.AssistantContent(agent_id=self.entity_id, content=outcome.reply)
+        )
+
+
+def _generation_failed(err: Exception) -> HomeAssistantError:
+    LOGGER.error("Generation failed: %s", err)
+    return HomeAssistantError(
+        translation_domain=DOMAIN, translation_key="generation_failed", translation_placeholders={"error": str(err)}
+    )
 
 
 def _earlier_turns(chat_log: conversation.ChatLog, remember: int) -> list[tuple[str, str]]:

@@ -6,7 +6,8 @@ the garage door: the user must hear what really happened."""
 from __future__ import annotations
 
 from .actions import CallResult
-from .home_llm_core.home_format import Entity, Home, Interpretation
+from .home_llm_core.home_format import Entity, Home, Interpretation, ServiceCall
+from .home_llm_core.home_format.domains import DOMAINS
 
 UNREADABLE = "Sorry, I couldn't make sense of the model's answer, so I didn't change anything."
 NO_ANSWER = "Sorry, I don't have an answer to that."
@@ -32,31 +33,15 @@ def compose_reply(home: Home, interpretation: Interpretation, results: list[Call
     return f"Partly done: I {_describe(home, done)}. " + " ".join(problems)
 
 
-# How to say what a service did; others read as "used <service> on <name>".
-_DID = {
-    "turn_on": "turned on",
-    "turn_off": "turned off",
-    "toggle": "toggled",
-    "open_cover": "opened",
-    "close_cover": "closed",
-    "stop_cover": "stopped",
-    "set_cover_position": "moved",
-    "lock": "locked",
-    "unlock": "unlocked",
-    "set_temperature": "set the temperature of",
-    "set_hvac_mode": "changed the mode of",
-    "set_percentage": "set the speed of",
-    "media_play": "played",
-    "media_pause": "paused",
-    "media_stop": "stopped",
-    "press": "pressed",
-    "start": "started",
-    "add_item": "added to",
-}
-
-
 def _describe(home: Home, done: list[CallResult]) -> str:
-    return ", ".join(f"{_DID.get(r.call.service, f'used {r.call.name} on')} {_name(home, r.call.entity_id)}" for r in done)
+    return ", ".join(f"{_did(r.call)} {_name(home, r.call.entity_id)}" for r in done)
+
+
+def _did(call: ServiceCall) -> str:
+    """How to say what a service did ("turned off"); one the domain table doesn't phrase reads
+    as "used <service> on"."""
+    domain = DOMAINS.get(call.domain)
+    return domain.done.get(call.service, f"used {call.name} on") if domain else f"used {call.name} on"
 
 
 def _mentions(sentence: str, entity: Entity | None) -> bool:

@@ -4,7 +4,6 @@ piles.py        the word piles of a language (data/piles/<code>/)
 splits.py       what the train and test splits may draw from (held-out names, templates, layouts)
 homes.py        random homes: layouts, devices, names, aliases, states and attributes
 intents.py      what a request asks of a device, and the Home Assistant call it expects
-effects.py      how a call changes a device (for second turns)
 references.py   the words that name exactly one device, or several (ambiguity)
 phrasing.py     values said several ways, and the noise of real requests
 responses.py    the assistant's sentence in one of several personas

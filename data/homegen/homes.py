@@ -4,44 +4,19 @@ while on, hvac_modes, min/max temperatures, supported_color_modes, ...)."""
 
 from __future__ import annotations
 
-import math
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cached_property, lru_cache
 
 from home_llm_core.home_format import Entity, Home, in_prompt_order
-from home_llm_core.home_format.colors import COLORS
+from home_llm_core.home_format.colors import COLORS, kelvin_to_rgb
 
 from .piles import DeviceName
 from .splits import PileView
 
-# How often each domain shows up in a home (relative weights), and how many a home may have.
-DOMAIN_WEIGHTS = {
-    "light": 30,
-    "switch": 9,
-    "sensor": 8,
-    "cover": 8,
-    "binary_sensor": 5,
-    "media_player": 5,
-    "fan": 4,
-    "climate": 4,
-    "lock": 3,
-    "scene": 3,
-    "script": 3,
-    "input_boolean": 2,
-    "todo": 2,
-    "timer": 2,
-    "vacuum": 2,
-    "button": 1.2,
-    "input_button": 1,
-}
-# Each domain repeated by its weight: rng.choice on it is a weighted draw, and a fast one.
-_DOMAIN_DRAW = [domain for domain, weight in DOMAIN_WEIGHTS.items() for _ in range(round(weight * 10))]
-DOMAIN_LIMITS = {"vacuum": 2, "todo": 3, "timer": 3, "button": 3, "input_button": 3, "input_boolean": 4}
-CONTROLLABLE = frozenset(DOMAIN_WEIGHTS) - {"sensor", "binary_sensor"}
 # Covers that people call blinds, shades, ...: the window coverings an area command moves.
 COVER_GROUPS = {"blind": "blinds", "shade": "shades", "curtain": "curtains", "shutter": "shutters"}
 DUPLICATE_NAME_CHANCE = 0.25  # a name used twice in one home (another area): a source of ambiguity
@@ -168,7 +143,7 @@ def build_home(rng: random.Random, view: PileView, home_id: str, now: datetime) 
     while len(devices) < target and attempts < target * 6:
         attempts += 1
         domain = rng.choice(_DOMAIN_DRAW)
-        if per_domain.get(domain, 0) >= DOMAIN_LIMITS.get(domain, 99):
+        if per_domain.get(domain, 0) >= GENERATED[domain].limit:
             continue
         placed = _place(rng, view.device_names(rng, domain), layout.id, areas, view.piles.outdoor_kinds, names_used)
         if placed is None:
@@ -289,17 +264,7 @@ def _default_kind(rng, domain: str) -> str:
 def _state(rng: random.Random, entry: DeviceName, kind: str, unit: str, words: dict) -> tuple[str, dict]:
     if entry.domain == "sensor":
         return _sensor(rng, kind, unit, words, entry.id)
-    return _STATE_MAKERS[entry.domain](rng, kind, unit, words)
-
-
-def kelvin_to_rgb(kelvin: int) -> list[int]:
-    """Approximate colour of white light (a common curve fit), as Home Assistant also reports
-    rgb_color while a light is in color_temp mode."""
-    t = kelvin / 100
-    red = 255 if t <= 66 else 329.7 * (t - 60) ** -0.1332
-    green = 99.47 * math.log(t) - 161.12 if t <= 66 else 288.12 * (t - 60) ** -0.0755
-    blue = 255 if t >= 66 else (0 if t <= 19 else 138.52 * math.log(t - 10) - 305.04)
-    return [max(0, min(255, round(c))) for c in (red, green, blue)]
+    return GENERATED[entry.domain].start(rng, kind, unit, words)
 
 
 def _light(rng, kind, unit, words):
@@ -472,22 +437,78 @@ def _binary_sensor(rng, kind, unit, words):
     return ("on" if rng.random() < on_chance else "off"), {"device_class": kind}
 
 
-_STATE_MAKERS = {
-    "light": _light,
-    "switch": _on_off,
-    "input_boolean": _on_off,
-    "fan": _fan,
-    "cover": _cover,
-    "lock": _lock,
-    "climate": _climate,
-    "media_player": _media_player,
-    "vacuum": _vacuum,
-    "todo": _todo,
-    "timer": _timer,
-    "scene": _stateless,
-    "script": _script,
-    "button": _stateless,
-    "input_button": _stateless,
-    "sensor": _sensor,
-    "binary_sensor": _binary_sensor,
+def _valve(rng, kind, unit, words):
+    state = rng.choice(["open", "closed"])
+    if kind == "shutoff":  # a main water valve: open or closed, no position
+        return state, {}
+    return state, {"current_position": rng.randrange(20, 101, 10) if state == "open" else 0}
+
+
+def _humidifier(rng, kind, unit, words):
+    modes = rng.choice([["normal", "eco", "boost", "sleep"], ["normal", "auto", "baby"], ["auto", "comfort", "home"]])
+    attributes = {"min_humidity": 30, "max_humidity": 80, "available_modes": modes, "mode": rng.choice(modes)}
+    if rng.random() < 0.5:
+        attributes["humidity"] = rng.randrange(40, 66, 5)
+    return ("on" if rng.random() < 0.5 else "off"), attributes
+
+
+def _water_heater(rng, kind, unit, words):
+    modes = rng.choice([["eco", "electric", "performance", "off"], ["eco", "heat_pump", "high_demand", "off"]])
+    low, high, comfy = (43, 60, (45, 55)) if unit == "°C" else (110, 140, (115, 130))
+    target = rng.randint(*comfy)
+    state = rng.choice(modes)
+    return state, {
+        "min_temp": low,
+        "max_temp": high,
+        "temperature": target,
+        "current_temperature": target - rng.randint(0, 6),
+        "operation_list": modes,
+        "operation_mode": state,
+    }
+
+
+def _alarm_control_panel(rng, kind, unit, words):
+    return rng.choices(["disarmed", "armed_home", "armed_away"], weights=[40, 30, 30])[0], {}
+
+
+def _lawn_mower(rng, kind, unit, words):
+    return rng.choices(["docked", "mowing", "paused", "error"], weights=[40, 35, 15, 10])[0], {}
+
+
+@dataclass(frozen=True)
+class Generated:
+    """How generated homes have a domain: how often it is drawn (relative weight), at most how
+    many one home has, and the state and attributes a device starts with."""
+
+    weight: float
+    start: Callable[..., tuple[str, dict]]
+    limit: int = 99
+
+
+GENERATED: dict[str, Generated] = {
+    "light": Generated(30, _light),
+    "switch": Generated(9, _on_off),
+    "sensor": Generated(8, _sensor),
+    "cover": Generated(8, _cover),
+    "binary_sensor": Generated(5, _binary_sensor),
+    "media_player": Generated(5, _media_player),
+    "fan": Generated(4, _fan),
+    "climate": Generated(4, _climate),
+    "lock": Generated(3, _lock),
+    "scene": Generated(3, _stateless),
+    "script": Generated(3, _script),
+    "input_boolean": Generated(2, _on_off, limit=4),
+    "todo": Generated(2, _todo, limit=3),
+    "timer": Generated(2, _timer, limit=3),
+    "vacuum": Generated(2, _vacuum, limit=2),
+    "button": Generated(1.2, _stateless, limit=3),
+    "input_button": Generated(1, _stateless, limit=3),
+    "valve": Generated(1.2, _valve, limit=3),
+    "humidifier": Generated(1.2, _humidifier, limit=2),
+    "water_heater": Generated(0.8, _water_heater, limit=1),
+    "alarm_control_panel": Generated(1.2, _alarm_control_panel, limit=1),
+    "lawn_mower": Generated(1.2, _lawn_mower, limit=1),
 }
+# Each domain repeated by its weight: rng.choice on it is a weighted draw, and a fast one.
+_DOMAIN_DRAW = [domain for domain, g in GENERATED.items() for _ in range(round(g.weight * 10))]
+CONTROLLABLE = frozenset(GENERATED) - {"sensor", "binary_sensor"}

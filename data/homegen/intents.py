@@ -11,12 +11,14 @@ from functools import cache
 
 from home_llm_core.home_format import ServiceCall, to_model_call
 from home_llm_core.home_format.colors import COLORS
+from home_llm_core.home_format.domains import DOMAINS
 from home_llm_core.home_format.services import services_for
 
 from .homes import Device
 from .languages.en import English
 
-ON_OFF_DOMAINS = frozenset({"light", "switch", "input_boolean", "fan", "media_player", "climate"})
+# Domains switched on and off with turn_on / turn_off (scripts and scenes only start).
+ON_OFF_DOMAINS = frozenset(name for name, d in DOMAINS.items() if {"turn_on", "turn_off"} <= set(d.services))
 # Relative changes: how far "a bit", plain and "a lot" move a value.
 BRIGHTNESS_STEPS = {"small": 10, "default": 20, "large": 40}
 TEMPERATURE_STEPS = {"°C": {"small": 1, "default": 2, "large": 3}, "°F": {"small": 2, "default": 3, "large": 5}}
@@ -90,11 +92,14 @@ def _setting(name: str, device: Device, service: str, slot: tuple[str, str, obje
     return Action(name, device, _call(device, service, **data), {slot_name: (kind, value)}, reply)
 
 
-def _state_switch(name: str, service: str, target_states: set[str], word: str) -> Planner:
+def _state_switch(name: str, service: str | dict[str, str], target_states: set[str], word: str) -> Planner:
+    """A command that puts a device in one state; `service` may differ by domain."""
+
     def plan(ctx: Context, device: Device) -> Action:
         if device.state in target_states:
             return Action(name, device, None, state_word=word)
-        return Action(name, device, _call(device, service), state_word=word)
+        called = service if isinstance(service, str) else service[device.domain]
+        return Action(name, device, _call(device, called), state_word=word)
 
     return plan
 
@@ -243,8 +248,11 @@ intent("fan_preset", {"fan"}, 0.7)(_option("fan_preset", "set_preset_mode", "pre
 
 # ---- covers and locks ------------------------------------------------------------------------
 
-intent("open", {"cover"}, 2)(_state_switch("open", "open_cover", {"open"}, "open"))
-intent("close", {"cover"}, 2)(_state_switch("close", "close_cover", {"closed"}, "closed"))
+_OPEN = {"cover": "open_cover", "valve": "open_valve"}
+_CLOSE = {"cover": "close_cover", "valve": "close_valve"}
+_SET_POSITION = {"cover": "set_cover_position", "valve": "set_valve_position"}
+intent("open", set(_OPEN), 2)(_state_switch("open", _OPEN, {"open"}, "open"))
+intent("close", set(_CLOSE), 2)(_state_switch("close", _CLOSE, {"closed"}, "closed"))
 
 
 @intent("stop", {"cover"}, 0.5)
@@ -252,7 +260,7 @@ def _stop(ctx, device):
     return Action("stop", device, _call(device, "stop_cover")) if device.state in ("opening", "closing") else None
 
 
-@intent("position", {"cover"})
+@intent("position", set(_SET_POSITION))
 def _position(ctx, device):
     if "current_position" not in device.attributes:
         return None
@@ -260,7 +268,12 @@ def _position(ctx, device):
         [v for v in (0, 10, 20, 25, 30, 40, 50, 60, 70, 75, 80, 90, 100) if v != device.attributes["current_position"]]
     )
     return _setting(
-        "position", device, "set_cover_position", ("position", "percent", value), ctx.lang.percent_text(value), position=value
+        "position",
+        device,
+        _SET_POSITION[device.domain],
+        ("position", "percent", value),
+        ctx.lang.percent_text(value),
+        position=value,
     )
 
 
@@ -270,12 +283,15 @@ intent("unlock", {"lock"}, 1.5)(_state_switch("unlock", "unlock", {"unlocked"}, 
 # ---- climate -------------------------------------------------------------------------------
 
 
-@intent("temperature", {"climate"}, 2)
+@intent("temperature", {"climate", "water_heater"}, 2)
 def _temperature(ctx, device):
     attrs = device.attributes
     if attrs.get("temperature") is None:
         return None
-    low, high = (62, 78) if ctx.unit == "°F" else (16, 26)
+    if device.domain == "water_heater":  # hot water: its own whole range
+        low, high = attrs["min_temp"], attrs["max_temp"]
+    else:  # rooms: what people set a thermostat to
+        low, high = (62, 78) if ctx.unit == "°F" else (16, 26)
     values = [v / 2 for v in range(low * 2, high * 2 + 1)] if attrs.get("target_temp_step") == 0.5 else list(range(low, high + 1))
     values = [_number(v) for v in values if attrs["min_temp"] <= v <= attrs["max_temp"] and v != attrs["temperature"]]
     value = ctx.rng.choice([v for v in values if float(v).is_integer()] if ctx.rng.random() < 0.7 else values)
@@ -320,7 +336,7 @@ intent("climate_preset", {"climate"}, 0.7)(
 )
 
 
-@intent("humidity", {"climate"}, 1.5)
+@intent("humidity", {"climate", "humidifier"}, 1.5)
 def _humidity(ctx, device):
     attrs = device.attributes
     if attrs.get("humidity") is None:
@@ -330,6 +346,11 @@ def _humidity(ctx, device):
         "humidity", device, "set_humidity", ("humidity", "percent", value), ctx.lang.percent_text(value), humidity=value
     )
 
+
+intent("humidifier_mode", {"humidifier"}, 0.8)(_option("humidifier_mode", "set_mode", "mode", "available_modes", "mode"))
+intent("water_heater_mode", {"water_heater"}, 0.8)(
+    _option("water_heater_mode", "set_operation_mode", "operation_mode", "operation_list", None)
+)
 
 # ---- media players --------------------------------------------------------------------------
 
@@ -431,6 +452,21 @@ intent("timer_pause", {"timer"}, 1.2)(
         else Action("timer_pause", d, None if d.state == "paused" else _call(d, "pause"), state_word="paused")
     )
 )
+# ---- alarms and lawn mowers --------------------------------------------------------------------
+
+intent("arm_home", {"alarm_control_panel"})(_state_switch("arm_home", "alarm_arm_home", {"armed_home"}, "armed"))
+intent("arm_away", {"alarm_control_panel"})(_state_switch("arm_away", "alarm_arm_away", {"armed_away"}, "armed"))
+intent("disarm", {"alarm_control_panel"}, 1.5)(_state_switch("disarm", "alarm_disarm", {"disarmed"}, "disarmed"))
+intent("mower_start", {"lawn_mower"})(_state_switch("mower_start", "start_mowing", {"mowing"}, "mowing"))
+intent("mower_dock", {"lawn_mower"})(_state_switch("mower_dock", "dock", {"docked"}, "docked"))
+intent("mower_pause", {"lawn_mower"}, 1.5)(
+    lambda ctx, d: (
+        None
+        if d.state not in ("mowing", "paused")
+        else Action("mower_pause", d, None if d.state == "paused" else _call(d, "pause"), state_word="paused")
+    )
+)
+
 intent("activate", {"scene", "script"}, 2)(lambda ctx, d: Action("activate", d, _call(d, "turn_on")))
 intent("press", {"button", "input_button"}, 1.2)(lambda ctx, d: Action("press", d, _call(d, "press")))
 

@@ -146,11 +146,6 @@ class ModelWorker:
         """Whether the worker process is alive with the model loaded."""
         return self._ready and self._proc is not None and self._proc.returncode is None
 
-    @property
-    def restarts(self) -> int:
-        """How many times a worker process was started after the first one."""
-        return max(self._starts - 1, 0)
-
     async def start(self) -> None:
         """Start the worker and load the model (replacing a running worker).
 

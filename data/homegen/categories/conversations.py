@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from home_llm_core import home_format
+from home_llm_core.home_format.domains import apply_call
 
-from ..effects import apply_call
 from ..intents import OPPOSITES, Action
 from ..requests import Example, Request, Turn
 from .commands import GROUP_INTENTS, MAX_CALLS, group_action_turn, group_areas, group_turn, single_turn

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 # Deliberately short: names people say to a voice assistant, at saturated values.
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (255, 0, 0),
@@ -33,3 +35,13 @@ def nearest_color_name(rgb: tuple[int, int, int] | list[int]) -> str:
 
 def rgb_of(name: str) -> tuple[int, int, int] | None:
     return COLORS.get(name.strip().lower())
+
+
+def kelvin_to_rgb(kelvin: int) -> list[int]:
+    """Approximate colour of white light (a common curve fit), as Home Assistant also reports
+    rgb_color while a light is in color_temp mode."""
+    t = kelvin / 100
+    red = 255 if t <= 66 else 329.7 * (t - 60) ** -0.1332
+    green = 99.47 * math.log(t) - 161.12 if t <= 66 else 288.12 * (t - 60) ** -0.0755
+    blue = 255 if t >= 66 else (0 if t <= 19 else 138.52 * math.log(t - 10) - 305.04)
+    return [max(0, min(255, round(c))) for c in (red, green, blue)]

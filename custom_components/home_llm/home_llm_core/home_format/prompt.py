@@ -19,6 +19,7 @@ from datetime import datetime
 
 from .chat_templates import Turn
 from .colors import nearest_color_name
+from .domains import DOMAINS
 from .home import Entity, Home
 from .reply import ModelCall, render_reply
 from .services import SERVICES, services_for
@@ -43,6 +44,7 @@ DEFAULT_ATTRIBUTES = (
     "media_title",
     "volume_level",
     "unit_of_measurement",
+    "mode",
 )
 
 
@@ -98,6 +100,8 @@ def render_state(entity: Entity, attributes: tuple[str, ...] = DEFAULT_ATTRIBUTE
         parts.append(f"{_number(attrs['humidity'])}%")
     if show("fan_mode"):
         parts.append(f"fan {clean_text(attrs['fan_mode'])}")
+    if show("mode"):
+        parts.append(f"mode {clean_text(attrs['mode'])}")
     if show("media_title"):
         parts.append(f"'{clean_text(attrs['media_title'])}'")
     if show("volume_level"):
@@ -176,21 +180,6 @@ def _time_line(now: datetime) -> str:
     return f"The current time and date is {format_time(now)}"
 
 
-# (user words, service, arguments, reply) per domain; {name} is the device's name.
-_EXAMPLE_TEMPLATES: dict[str, tuple[str, str, dict, str]] = {
-    "light": ("turn on the {name}", "turn_on", {}, "Turning on the {name}."),
-    "switch": ("switch off the {name}", "turn_off", {}, "Switching off the {name}."),
-    "fan": ("turn on the {name}", "turn_on", {}, "Turning on the {name}."),
-    "cover": ("open the {name}", "open_cover", {}, "Opening the {name}."),
-    "lock": ("lock the {name}", "lock", {}, "Locking the {name}."),
-    "climate": ("set the {name} to 21 degrees", "set_temperature", {"temperature": 21}, "Setting the {name} to 21 degrees."),
-    "media_player": ("pause the {name}", "media_pause", {}, "Pausing the {name}."),
-    "vacuum": ("start the {name}", "start", {}, "Starting the {name}."),
-    "scene": ("activate {name}", "turn_on", {}, "Activating {name}."),
-    "script": ("run {name}", "turn_on", {}, "Running {name}."),
-}
-
-
 def render_examples(home: Home, count: int) -> list[Turn]:
     """In-context examples built from this home, one per domain in device order, as chat
     turns (small untuned models imitate turns far better than examples in prose).
@@ -202,14 +191,16 @@ def render_examples(home: Home, count: int) -> list[Turn]:
         return []
     chosen: dict[str, Entity] = {}
     for entity in home.entities:
-        if entity.domain in _EXAMPLE_TEMPLATES and entity.domain not in chosen:
+        entry = DOMAINS.get(entity.domain)
+        if entry is not None and entry.example is not None and entity.domain not in chosen:
             chosen[entity.domain] = entity
     # The refusal goes first: small models copy the example nearest the request most.
     turns: list[Turn] = [("user", "turn on the sauna"), ("assistant", render_reply("There is no sauna in this house.", []))]
     for domain, entity in list(chosen.items())[: max(count - 1, 0)]:
-        words, service, args, reply = _EXAMPLE_TEMPLATES[domain]
+        example = DOMAINS[domain].example
+        assert example is not None
         name = clean_text(entity.name)
-        call = ModelCall(f"{domain}.{service}", entity.entity_id, dict(args))
-        turns.append(("user", words.format(name=name)))
-        turns.append(("assistant", render_reply(reply.format(name=name), [call])))
+        call = ModelCall(f"{domain}.{example.service}", entity.entity_id, dict(example.arguments))
+        turns.append(("user", example.words.format(name=name)))
+        turns.append(("assistant", render_reply(example.reply.format(name=name), [call])))
     return turns

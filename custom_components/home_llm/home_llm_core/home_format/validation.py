@@ -6,6 +6,7 @@ names an exposed entity, a service allowed for that entity's domain and in-range
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,14 +105,11 @@ def _check_value(argument: Argument, value: Any, entity: Entity) -> Any:
         case "rgb":
             return _rgb(value)
         case "kelvin":
-            low, high = attrs.get("min_color_temp_kelvin", 1500), attrs.get("max_color_temp_kelvin", 9000)
-            return round(_in_range(_number(value, name), low, high, name, "K"))
+            return round(_in_range(_number(value, name), *_limits(argument, attrs), name, "K"))
         case "temperature":
-            low, high = attrs.get("min_temp", -50), attrs.get("max_temp", 100)
-            return _in_range(_number(value, name), low, high, name, "°")
+            return _in_range(_number(value, name), *_limits(argument, attrs), name, "°")
         case "humidity":
-            low, high = attrs.get("min_humidity", 0), attrs.get("max_humidity", 100)
-            return _in_range(_number(value, name), low, high, name, "%")
+            return _in_range(_number(value, name), *_limits(argument, attrs), name, "%")
         case "option":
             return _option(value, attrs.get(argument.options_attribute or "") or [], name, entity)
         case "text":
@@ -125,6 +123,13 @@ def _check_value(argument: Argument, value: Any, entity: Entity) -> Any:
                 raise _Invalid(f"'{name}' must be true or false, not {value!r}.")
             return value
     raise AssertionError(f"unknown argument kind {argument.kind}")
+
+
+def _limits(argument: Argument, attrs: Mapping[str, Any]) -> tuple[float, float]:
+    """The entity's own limits for a number (min_temp/max_temp, ...), else the argument's."""
+    assert argument.limit_attributes is not None and argument.default_limits is not None
+    (low_key, high_key), (low, high) = argument.limit_attributes, argument.default_limits
+    return attrs.get(low_key, low), attrs.get(high_key, high)
 
 
 def _number(value: Any, name: str) -> float:

@@ -1,34 +1,20 @@
-"""What a call does to a device's state, so a second turn's prompt shows the home after
-the first turn ran (as the integration re-renders it from Home Assistant's states)."""
+"""What a call does to a device's state and attributes, as Home Assistant would report them
+afterwards: the data generator's second turns show the home after the first turn ran (as the
+integration re-renders it from Home Assistant's states). One function per domain; the domain
+table (domains.py) says which."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from typing import Any
 
-from home_llm_core.home_format import Entity, ServiceCall
+from .colors import kelvin_to_rgb
 
-from .homes import kelvin_to_rgb
-
-
-def apply_call(entity: Entity, call: ServiceCall, now_ts: int) -> Entity:
-    state, attrs = entity.state, dict(entity.attributes)
-    data = dict(call.data)
-    service = call.service
-    if service == "toggle":
-        if call.domain == "cover":
-            service = "close_cover" if state == "open" else "open_cover"
-        else:
-            service = "turn_off" if state != "off" else "turn_on"
-
-    handler = _HANDLERS.get(call.domain)
-    if handler is not None:
-        state, attrs = handler(service, data, state, attrs)
-    if state == entity.state and attrs == dict(entity.attributes):
-        return entity
-    return replace(entity, state=state, attributes=attrs, last_changed=now_ts)
+# (service, HA call data, state, attributes) -> (new state, new attributes)
+Effect = Callable[[str, dict[str, Any], str, dict[str, Any]], tuple[str, dict[str, Any]]]
 
 
-def _light(service, data, state, attrs):
+def light(service, data, state, attrs):
     if service == "turn_off":
         for key in ("brightness", "color_mode", "rgb_color", "color_temp_kelvin"):
             attrs.pop(key, None)
@@ -53,11 +39,11 @@ def _light(service, data, state, attrs):
     return "on", attrs
 
 
-def _on_off(service, data, state, attrs):
+def on_off(service, data, state, attrs):
     return ("off" if service == "turn_off" else "on"), attrs
 
 
-def _fan(service, data, state, attrs):
+def fan(service, data, state, attrs):
     step = attrs.get("percentage_step", 1)
     step = 10 if step == 1 else step
     pct = attrs.get("percentage", 0) or 0
@@ -75,7 +61,7 @@ def _fan(service, data, state, attrs):
     return state, attrs
 
 
-def _cover(service, data, state, attrs):
+def cover(service, data, state, attrs):
     has_position = "current_position" in attrs
     if service == "open_cover":
         return "open", ({**attrs, "current_position": 100} if has_position else attrs)
@@ -88,11 +74,11 @@ def _cover(service, data, state, attrs):
     return state, attrs
 
 
-def _lock(service, data, state, attrs):
+def lock(service, data, state, attrs):
     return ("locked" if service == "lock" else "unlocked"), attrs
 
 
-def _climate(service, data, state, attrs):
+def climate(service, data, state, attrs):
     if service == "turn_off":
         return "off", attrs
     if service == "turn_on":
@@ -110,7 +96,7 @@ def _climate(service, data, state, attrs):
     return state, attrs
 
 
-def _media_player(service, data, state, attrs):
+def media_player(service, data, state, attrs):
     if service == "turn_off":
         return "off", {k: v for k, v in attrs.items() if k == "device_class"}
     if service == "turn_on":
@@ -131,30 +117,47 @@ def _media_player(service, data, state, attrs):
     return state, attrs
 
 
-def _vacuum(service, data, state, attrs):
+def vacuum(service, data, state, attrs):
     return {"start": "cleaning", "stop": "idle", "pause": "paused", "return_to_base": "returning"}.get(service, state), attrs
 
 
-def _todo(service, data, state, attrs):
+def todo(service, data, state, attrs):
     return (str(int(state) + 1) if state.isdigit() else state), attrs
 
 
-def _timer(service, data, state, attrs):
+def timer(service, data, state, attrs):
     if service == "start":
         return "active", {**attrs, "duration": data["duration"], "remaining": data["duration"]}
     return {"cancel": "idle", "pause": "paused"}.get(service, state), attrs
 
 
-_HANDLERS = {
-    "light": _light,
-    "switch": _on_off,
-    "input_boolean": _on_off,
-    "fan": _fan,
-    "cover": _cover,
-    "lock": _lock,
-    "climate": _climate,
-    "media_player": _media_player,
-    "vacuum": _vacuum,
-    "todo": _todo,
-    "timer": _timer,
-}
+def valve(service, data, state, attrs):
+    # A valve opens, closes and takes a position the way a cover does.
+    as_cover = {"open_valve": "open_cover", "close_valve": "close_cover", "set_valve_position": "set_cover_position"}
+    return cover(as_cover.get(service, service), data, state, attrs)
+
+
+def humidifier(service, data, state, attrs):
+    if service in ("turn_on", "turn_off"):
+        return ("on" if service == "turn_on" else "off"), attrs
+    if service == "set_humidity":
+        return state, {**attrs, "humidity": data["humidity"]}
+    if service == "set_mode":
+        return state, {**attrs, "mode": data["mode"]}
+    return state, attrs
+
+
+def water_heater(service, data, state, attrs):
+    if service == "set_temperature":
+        return state, {**attrs, "temperature": data["temperature"]}
+    if service == "set_operation_mode":
+        return data["operation_mode"], {**attrs, "operation_mode": data["operation_mode"]}
+    return state, attrs
+
+
+def alarm_control_panel(service, data, state, attrs):
+    return {"alarm_arm_home": "armed_home", "alarm_arm_away": "armed_away", "alarm_disarm": "disarmed"}.get(service, state), attrs
+
+
+def lawn_mower(service, data, state, attrs):
+    return {"start_mowing": "mowing", "pause": "paused", "dock": "docked"}.get(service, state), attrs
