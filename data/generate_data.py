@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from home_llm_core import home_format
@@ -40,6 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="prompt format (default home_llm)",
     )
     parser.add_argument(
+        "--requests-per-home",
+        type=int,
+        default=1,
+        help="training requests that share one rendered home, for packed training (default 1; the test split always 1)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores); the output doesn't depend on it"
     )
     return parser.parse_args(argv)
@@ -47,6 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
+    if args.requests_per_home < 1:
+        raise SystemExit("--requests-per-home must be at least 1")
     config = Config(seed=args.seed, language=args.language, preset=args.preset)
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -54,13 +63,16 @@ def main(argv: list[str] | None = None) -> dict:
     for split, size in zip(SPLITS, (args.train_size, args.test_size), strict=True):
         stats[split] = SplitStats()
         with (args.out / f"{split}.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
-            for line, summary in generate(config, split, size, args.workers):
+            # Test homes stay one per request: every case is scored on a home of its own.
+            split_config = replace(config, requests_per_home=args.requests_per_home) if split == "train" else config
+            for line, summary in generate(split_config, split, size, args.workers):
                 handle.write(line + "\n")
                 stats[split].add(summary)
     report = {
         "seed": args.seed,
         "language": args.language,
         "preset": args.preset,
+        **({"requests_per_home": args.requests_per_home} if args.requests_per_home > 1 else {}),
         "splits": {name: s.as_dict() for name, s in stats.items()},
     }
     (args.out / "stats.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -57,5 +57,6 @@ FIXTURE_HOME = Home(
         ),
         Entity("todo.shopping", "Shopping List", "2", {}, None, last_changed=5),
         Entity("sensor.outside", "Outside Temperature", "4.5", {"unit_of_measurement": "°C"}, None, last_changed=8),
-    )
+    ),
+    floors={"Office": "First Floor", "Kitchen": "Ground Floor", "Hall": "Ground Floor", "Living Room": "Ground Floor"},
 )

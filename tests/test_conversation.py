@@ -154,7 +154,7 @@ async def test_partly_done_says_what_ran_and_what_did_not(hass: HomeAssistant, s
     result = await ask(hass, "turn on the ac and the nowhere light")
     assert hass.states.get("switch.ac").state == "on"
     speech = result.response.speech["plain"]["speech"]
-    assert speech.startswith("Partly done: I turned on AC.")
+    assert speech.startswith("Turned on the AC. ")
     assert "light.nowhere" in speech
 
 
@@ -163,7 +163,7 @@ async def test_reply_says_what_ran_when_the_sentence_names_something_else(hass: 
     scripted_agent.replies = [reply("Turning on the coffee machine.", call("cover.open_cover", "cover.garage_door"))]
     result = await ask(hass, "turn on the coffee machine")
     assert hass.states.get("cover.garage_door").state == "open"
-    assert result.response.speech["plain"]["speech"] == "Done: I opened Garage Door."
+    assert result.response.speech["plain"]["speech"] == "Opened the Garage Door."
 
 
 async def test_calls_and_results_are_recorded_in_the_chat_log(hass: HomeAssistant, scripted_agent) -> None:

@@ -50,25 +50,25 @@ async def new_domains_agent(hass: HomeAssistant, scripted_worker):
 
 # (entity, the model's call, attribute to check or None for the state, expected value, the reply)
 CASES = [
-    ("valve.orchard", "valve.open_valve", {}, None, "open", "Done: I opened Orchard."),
-    ("valve.front_garden", "valve.close_valve", {}, None, "closed", "Done: I closed Front Garden."),
-    ("humidifier.hygrostat", "humidifier.set_mode", {"mode": "eco"}, "mode", "eco", "Done: I changed the mode of Hygrostat."),
+    ("valve.orchard", "valve.open_valve", {}, None, "open", "Opened the Orchard."),
+    ("valve.front_garden", "valve.close_valve", {}, None, "closed", "Closed the Front Garden."),
+    ("humidifier.hygrostat", "humidifier.set_mode", {"mode": "eco"}, "mode", "eco", "Changed the mode of the Hygrostat."),
     (
         "humidifier.humidifier",
         "humidifier.set_humidity",
         {"humidity": 50},
         "humidity",
         50,
-        "Done: I set the humidity of Humidifier.",
+        "Set the humidity of the Humidifier.",
     ),
-    ("humidifier.dehumidifier", "humidifier.turn_off", {}, None, "off", "Done: I turned off Dehumidifier."),
+    ("humidifier.dehumidifier", "humidifier.turn_off", {}, None, "off", "Turned off the Dehumidifier."),
     (
         "water_heater.demo_water_heater_celsius",
         "water_heater.set_temperature",
         {"temperature": 50},
         "temperature",
         50,
-        "Done: I set the temperature of Demo Water Heater Celsius.",
+        "Set the temperature of the Demo Water Heater Celsius.",
     ),
     (
         "water_heater.demo_water_heater",
@@ -76,11 +76,11 @@ CASES = [
         {"operation_mode": "electric"},
         None,
         "electric",
-        "Done: I changed the mode of Demo Water Heater.",
+        "Changed the mode of the Demo Water Heater.",
     ),
-    ("alarm_control_panel.home_alarm", "alarm_control_panel.alarm_arm_away", {}, None, "armed_away", "Done: I armed Home Alarm."),
-    ("lawn_mower.mower_can_mow", "lawn_mower.start_mowing", {}, None, "mowing", "Done: I started Mower can mow."),
-    ("lawn_mower.mower_can_dock", "lawn_mower.dock", {}, None, "docked", "Done: I docked Mower can dock."),
+    ("alarm_control_panel.home_alarm", "alarm_control_panel.alarm_arm_away", {}, None, "armed_away", "Armed the Home Alarm."),
+    ("lawn_mower.mower_can_mow", "lawn_mower.start_mowing", {}, None, "mowing", "Started the Mower can mow."),
+    ("lawn_mower.mower_can_dock", "lawn_mower.dock", {}, None, "docked", "Docked the Mower can dock."),
 ]
 
 

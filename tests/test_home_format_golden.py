@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from home_llm_core.home_format import (
+    PRESETS,
     build_grammar,
     parse_reply,
     render_chat,
@@ -48,11 +49,12 @@ def _check(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} drifted from the golden file"
 
 
-@pytest.mark.parametrize("preset", ["home_llm", "home_v3"])
+@pytest.mark.parametrize("preset", ["home_llm", "home_v3", "home_llm_v2"])
 def test_system_prompt(preset: str) -> None:
     system = render_system_prompt(FIXTURE_HOME, now=NOW, preset=preset, user_area="Kitchen")
     history = [("user", "is the fan on?"), ("assistant", "No, the Office fan is off.")]
-    turns = render_turns("turn it on", home=FIXTURE_HOME, examples=3, history=history)
+    calls_only = PRESETS[preset].calls_only
+    turns = render_turns("turn it on", home=FIXTURE_HOME, examples=3, history=history, calls_only=calls_only)
     _check(f"prompt_{preset}.txt", render_chat("chatml", system, turns))
 
 
@@ -62,9 +64,11 @@ def test_chat_wrapping() -> None:
     _check("chat_templates.txt", text)
 
 
-@pytest.mark.parametrize("compat", [False, True])
-def test_grammar(compat: bool) -> None:
-    _check(f"grammar_{'compat' if compat else 'home_llm'}.gbnf", build_grammar(FIXTURE_HOME, compat=compat))
+@pytest.mark.parametrize(
+    ("name", "compat", "calls_only"), [("home_llm", False, False), ("compat", True, False), ("v2", False, True)]
+)
+def test_grammar(name: str, compat: bool, calls_only: bool) -> None:
+    _check(f"grammar_{name}.gbnf", build_grammar(FIXTURE_HOME, compat=compat, calls_only=calls_only))
 
 
 def test_parsed_and_validated_calls() -> None:

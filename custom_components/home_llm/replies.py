@@ -1,13 +1,13 @@
 """What the user hears: the model's sentence when everything it asked for ran and the
-sentence names what was acted on; otherwise a plain account of what was done, what was
-refused and why. A small model can say "turning on the coffee machine" while its call opens
-the garage door: the user must hear what really happened."""
+sentence names what was acted on; otherwise a confirmation of what was done (confirm.py), then
+what was refused and why. A small model can say "turning on the coffee machine" while its
+call opens the garage door: the user must hear what really happened."""
 
 from __future__ import annotations
 
 from .actions import CallResult
-from .home_llm_core.home_format import Entity, Home, Interpretation, ServiceCall
-from .home_llm_core.home_format.domains import DOMAINS
+from .home_llm_core.home_format import Entity, Home, Interpretation
+from .home_llm_core.home_format.confirm import confirmation
 
 UNREADABLE = "Sorry, I couldn't make sense of the model's answer, so I didn't change anything."
 NO_ANSWER = "Sorry, I don't have an answer to that."
@@ -27,21 +27,10 @@ def compose_reply(home: Home, interpretation: Interpretation, results: list[Call
             return parsed.sentence or NO_ANSWER
         if parsed.sentence and all(_mentions(parsed.sentence, home.get(r.call.entity_id)) for r in done):
             return parsed.sentence
-        return f"Done: I {_describe(home, done)}."
+        return confirmation(home, [r.call for r in done])
     if not done:
         return "I didn't change anything. " + " ".join(problems)
-    return f"Partly done: I {_describe(home, done)}. " + " ".join(problems)
-
-
-def _describe(home: Home, done: list[CallResult]) -> str:
-    return ", ".join(f"{_did(r.call)} {_name(home, r.call.entity_id)}" for r in done)
-
-
-def _did(call: ServiceCall) -> str:
-    """How to say what a service did ("turned off"); one the domain table doesn't phrase reads
-    as "used <service> on"."""
-    domain = DOMAINS.get(call.domain)
-    return domain.done.get(call.service, f"used {call.name} on") if domain else f"used {call.name} on"
+    return " ".join([confirmation(home, [r.call for r in done]), *problems])
 
 
 def _mentions(sentence: str, entity: Entity | None) -> bool:

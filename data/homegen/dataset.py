@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from home_llm_core.home_format import render_system_prompt, render_turns
+from home_llm_core.home_format import PRESETS, render_reply, render_system_prompt, render_turns, to_model_call
+from home_llm_core.home_format.confirm import confirmation
 
 from .categories import BUILDERS, CATEGORY_WEIGHTS
-from .homes import build_home
+from .homes import GenHome, build_home
 from .languages import get_language
 from .piles import load_piles
-from .requests import Example, Request
+from .requests import Example, Request, Turn
 from .splits import view
 
 ATTEMPTS = 40  # homes to try before giving up on a category (a tiny home may fit none)
@@ -35,6 +36,13 @@ class Config:
     seed: int
     language: str = "en"
     preset: str = "home_llm"
+    # Requests that share one rendered home (the same system prompt): training packs them
+    # into one sequence, so the long prompt is processed once for all of them.
+    requests_per_home: int = 1
+
+
+# The v2 format has one reply style: the plain persona, always its first phrasing.
+PLAIN_PERSONA = "plain"
 
 
 def category_schedule(config: Config, split: str, size: int) -> list[str]:
@@ -57,13 +65,20 @@ def _setup(language: str, split: str):
 def make_example(config: Config, split: str, index: int, category: str) -> tuple[dict, Example]:
     pile_view, lang = _setup(config.language, split)
     rng = random.Random(f"{config.seed}:{split}:{index}")
-    persona = rng.choice(pile_view.piles.personas)
+    one_style = PRESETS[config.preset].calls_only
+    persona = PLAIN_PERSONA if one_style else rng.choice(pile_view.piles.personas)
     for attempt in range(ATTEMPTS):
-        now = FIRST_DAY + timedelta(days=rng.randrange(DAYS), minutes=rng.randrange(24 * 60))
-        home = build_home(rng, pile_view, f"{split}-{index:06d}-{attempt}", now)
-        request = Request(rng, pile_view, lang, home, config.preset, persona, now)
-        if not request.compat and rng.random() < 0.5:  # the speaker's satellite, when it isn't part of the request
-            request.satellite = rng.choice(sorted({d.area for d in home.devices if d.area}) or [None])
+        # The first try uses the home this example shares with its neighbours; a category that
+        # doesn't fit it gets a home of its own.
+        shared = config.requests_per_home > 1 and attempt == 0
+        group = index // config.requests_per_home
+        home_rng = random.Random(f"{config.seed}:{split}:home:{group}") if shared else rng
+        home_id = f"{split}-{group:06d}-shared" if shared else f"{split}-{index:06d}-{attempt}"
+        now = FIRST_DAY + timedelta(days=home_rng.randrange(DAYS), minutes=home_rng.randrange(24 * 60))
+        home = build_home(home_rng, pile_view, home_id, now)
+        request = Request(rng, pile_view, lang, home, config.preset, persona, now, first_phrasing=one_style)
+        if not request.compat and home_rng.random() < 0.5:  # the speaker's satellite, when it isn't part of the request
+            request.satellite = home_rng.choice(sorted({d.area for d in home.devices if d.area}) or [None])
         example = BUILDERS[category](request)
         if example is not None:
             return _record(config, example, persona, now), example
@@ -72,12 +87,14 @@ def make_example(config: Config, split: str, index: int, category: str) -> tuple
 
 def _record(config: Config, example: Example, persona: str, now: datetime) -> dict:
     home = example.home
+    calls_only = PRESETS[config.preset].calls_only
     system = render_system_prompt(home.home, now=now, preset=config.preset, user_area=example.satellite)
-    history = [turn for t in example.turns[:-1] for turn in (("user", t.text), ("assistant", t.sentence))]
+    history = [turn for t in example.turns[:-1] for turn in (("user", t.text), ("assistant", _heard(t, home, calls_only)))]
     last = example.turns[-1]
-    turns = render_turns(last.text, home=home.home, examples=0, history=history)
+    turns = render_turns(last.text, home=home.home, examples=0, history=history, calls_only=calls_only)
     messages = [{"role": "system", "content": system}] + [{"role": role, "content": text} for role, text in turns]
-    messages.append({"role": "assistant", "content": last.reply})
+    reply = render_reply(last.sentence, [to_model_call(c) for c in last.calls], calls_only=calls_only)
+    messages.append({"role": "assistant", "content": reply})
     return {
         "messages": messages,
         "category": example.category,
@@ -96,6 +113,14 @@ def _record(config: Config, example: Example, persona: str, now: datetime) -> di
         "sentence": last.text,
         "satellite_area": example.satellite,
     }
+
+
+def _heard(turn: Turn, home: GenHome, calls_only: bool) -> str:
+    """An earlier turn's reply as the user heard it: in the v2 format the integration confirms
+    what ran (the model wrote only calls), so that confirmation is what the next turn sees."""
+    if calls_only and turn.calls:
+        return confirmation(home.home, turn.calls)
+    return turn.sentence
 
 
 def _chunk(args: tuple[Config, str, int, list[str]]) -> list[tuple[str, dict]]:

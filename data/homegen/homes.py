@@ -80,10 +80,15 @@ class GenHome:
 
     @cached_property
     def home(self) -> Home:
-        return Home(tuple(d.entity for d in self.devices), temperature_unit=self.temperature_unit)
+        return Home(tuple(d.entity for d in self.devices), temperature_unit=self.temperature_unit, floors=self.area_floors())
+
+    def area_floors(self) -> dict[str, str]:
+        """Area -> its floor, for the areas that have devices (as Home Assistant's snapshot has them)."""
+        used = {d.area for d in self.devices}
+        return {area: floor for area, floor in self.areas if floor and area in used}
 
     def floors(self) -> dict[str, list[str]]:
-        """Floor -> its areas (the prompt doesn't show floors; the layout has them)."""
+        """Floor -> its areas (the v1 prompt doesn't show floors; the layout has them)."""
         result: dict[str, list[str]] = {}
         for area, floor in self.areas:
             if floor:
@@ -104,21 +109,7 @@ class GenHome:
     def as_case(self) -> dict:
         """The evaluator's case-file shape (Home.from_dict reads it back), with last_changed:
         the prompt lists states oldest change first."""
-        return {
-            "temperature_unit": self.temperature_unit,
-            "entities": [
-                {
-                    "entity_id": d.entity.entity_id,
-                    "name": d.name,
-                    "area": d.area,
-                    "aliases": list(d.entity.aliases),
-                    "state": d.state,
-                    "attributes": dict(d.attributes),
-                    "last_changed": d.entity.last_changed,
-                }
-                for d in self.devices
-            ],
-        }
+        return self.home.to_dict()
 
 
 def device_count(rng: random.Random) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from home_llm_core.home_format import ServiceCall, to_model_call
-from home_llm_core.home_format.colors import COLORS
+from home_llm_core.home_format.colors import COLOR_MODES, COLORS
 from home_llm_core.home_format.domains import DOMAINS
 from home_llm_core.home_format.services import services_for
 
@@ -116,7 +116,7 @@ def dimmable(device: Device) -> bool:
 
 
 def colorful(device: Device) -> bool:
-    return device.domain == "light" and bool(color_modes(device) & {"hs", "xy", "rgb", "rgbw", "rgbww"})
+    return device.domain == "light" and bool(color_modes(device) & COLOR_MODES)
 
 
 def shown_brightness(device: Device) -> int | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from home_llm_core import home_format
-from home_llm_core.home_format import ServiceCall, render_reply, to_model_call, validate_calls
+from home_llm_core.home_format import ServiceCall, to_model_call, validate_calls
 
 from .homes import GenHome
 from .intents import INTENTS, Action, Context, allowed
@@ -34,11 +34,6 @@ class Turn:
     name_ids: list[str] = field(default_factory=list)
     entity_ids: list[str] = field(default_factory=list)  # the devices a question was about
 
-    @property
-    def reply(self) -> str:
-        """The assistant message in the Home format, written by the format module."""
-        return render_reply(self.sentence, [to_model_call(c) for c in self.calls])
-
 
 @dataclass
 class Example:
@@ -51,7 +46,16 @@ class Example:
 
 class Request:
     def __init__(
-        self, rng: random.Random, view: PileView, lang: English, home: GenHome, preset: str, persona: str, now: datetime
+        self,
+        rng: random.Random,
+        view: PileView,
+        lang: English,
+        home: GenHome,
+        preset: str,
+        persona: str,
+        now: datetime,
+        *,
+        first_phrasing: bool = False,
     ) -> None:
         self.rng, self.view, self.lang, self.home, self.now = rng, view, lang, home, now
         self.words = view.piles.words
@@ -59,7 +63,7 @@ class Request:
         self.names = NameIndex(home, lang, show_aliases=not self.compat)
         self.ctx = Context(rng, home.temperature_unit, lang, self.words)
         self.phrasing = Phrasing(rng, lang, self.words)
-        self.responder = Responder(rng, view.piles, persona, lang)
+        self.responder = Responder(rng, view.piles, persona, lang, first_phrasing=first_phrasing)
         self.satellite: str | None = None
 
     # ---- choosing what to ask ------------------------------------------------------------

@@ -12,13 +12,14 @@ from .piles import Piles
 
 
 class Responder:
-    def __init__(self, rng: random.Random, piles: Piles, persona: str, lang: English) -> None:
+    def __init__(self, rng: random.Random, piles: Piles, persona: str, lang: English, *, first_phrasing: bool = False) -> None:
         self.rng, self.piles, self.persona, self.lang = rng, piles, persona, lang
+        self.first_phrasing = first_phrasing  # one reply style (v2): nothing arbitrary for the model to guess
 
     def _pick(self, key: str) -> str:
         by_persona = self.piles.responses[key]
         options = by_persona.get(self.persona, ()) + by_persona.get("*", ())
-        return self.rng.choice(options)
+        return options[0] if self.first_phrasing else self.rng.choice(options)
 
     def say(self, key: str, **slots: str) -> str:
         if "name" in slots:

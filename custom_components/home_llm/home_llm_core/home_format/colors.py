@@ -28,6 +28,10 @@ COLORS: dict[str, tuple[int, int, int]] = {
 }
 
 
+# Light colour modes that take a colour (Home Assistant's ColorMode values).
+COLOR_MODES = frozenset({"hs", "rgb", "rgbw", "rgbww", "xy"})
+
+
 def nearest_color_name(rgb: tuple[int, int, int] | list[int]) -> str:
     r, g, b = rgb
     return min(COLORS, key=lambda n: (COLORS[n][0] - r) ** 2 + (COLORS[n][1] - g) ** 2 + (COLORS[n][2] - b) ** 2)

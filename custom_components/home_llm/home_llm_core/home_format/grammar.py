@@ -45,7 +45,8 @@ def _rule_name(*parts: str) -> str:
     return "-".join(p.replace("_", "-") for p in parts)
 
 
-def build_grammar(home: Home, *, compat: bool = False) -> str:
+def build_grammar(home: Home, *, compat: bool = False, calls_only: bool = False) -> str:
+    """calls_only (v2): calls alone or a sentence alone; otherwise a sentence, then calls in a fence."""
     rules: dict[str, str] = {}
     kinds: set[str] = set()
     call_rules: list[str] = []
@@ -91,14 +92,18 @@ def build_grammar(home: Home, *, compat: bool = False) -> str:
             rules[name] = " ".join(pieces)
             call_rules.append(name)
 
-    head = [
-        f"root ::= sentence{' calls?' if call_rules else ''}",
-        # One line of prose: no newline, no backtick, no brace (so calls can't hide in it).
-        "sentence ::= [^\\n`{}]+",
-    ]
+    # One line of prose: no newline, no backtick, no brace (so calls can't hide in it).
+    sentence = "sentence ::= [^\\n`{}]+"
+    if calls_only:
+        head = [f"root ::= {'calls | ' if call_rules else ''}sentence", sentence]
+        if call_rules:
+            head.append(f'calls ::= call ("\\n" call){{0,{MAX_CALLS - 1}}}')
+    else:
+        head = [f"root ::= sentence{' calls?' if call_rules else ''}", sentence]
+        if call_rules:
+            fence_open, fence_close = _literal(f"\n{FENCE_OPEN}\n"), _literal(FENCE_CLOSE)
+            head.append(f'calls ::= {fence_open} (call "\\n"){{1,{MAX_CALLS}}} {fence_close}')
     if call_rules:
-        fence_open, fence_close = _literal(f"\n{FENCE_OPEN}\n"), _literal(FENCE_CLOSE)
-        head.append(f'calls ::= {fence_open} (call "\\n"){{1,{MAX_CALLS}}} {fence_close}')
         head.append("call ::= " + " | ".join(call_rules))
     body = [f"{name} ::= {rule}" for name, rule in rules.items()]
     values = list(dict.fromkeys(_VALUE_RULES[k] for k in sorted(kinds)))

@@ -28,10 +28,12 @@ class Entity:
 
 @dataclass(frozen=True)
 class Home:
-    """The exposed entities of one request, in prompt order, and how temperatures read."""
+    """The exposed entities of one request, in prompt order, how temperatures read, and the
+    floor of each area that has one (Home Assistant's floors: "the lights upstairs")."""
 
     entities: tuple[Entity, ...]
     temperature_unit: str = "°C"
+    floors: Mapping[str, str] = field(default_factory=dict)  # area name -> floor name
     _by_id: dict[str, Entity] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -60,12 +62,14 @@ class Home:
             )
             for e in data["entities"]
         )
-        return cls(tuple(entities), temperature_unit=data.get("temperature_unit", "°C"))
+        return cls(tuple(entities), temperature_unit=data.get("temperature_unit", "°C"), floors=dict(data.get("floors") or {}))
 
     def to_dict(self) -> dict[str, Any]:
         """The case-file shape from_dict reads (JSON-ready when the attributes are)."""
+        floors = {"floors": dict(self.floors)} if self.floors else {}
         return {
             "temperature_unit": self.temperature_unit,
+            **floors,
             "entities": [
                 {
                     "entity_id": e.entity_id,

@@ -44,11 +44,12 @@ def build_request(
     attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES,
     use_grammar: bool = True,
 ) -> ModelRequest:
+    chosen = PRESETS[preset]
     system = render_system_prompt(home, now=now, preset=preset, user_area=user_area, attributes=attributes)
-    turns = render_turns(text, home=home, examples=examples, history=history)
+    turns = render_turns(text, home=home, examples=examples, history=history, calls_only=chosen.calls_only)
     return ModelRequest(
         prompt=render_chat(chat_template, system, turns, gguf_chat_template),
-        grammar=build_grammar(home, compat=PRESETS[preset].compat) if use_grammar else None,
+        grammar=build_grammar(home, compat=chosen.compat, calls_only=chosen.calls_only) if use_grammar else None,
         stop=stop_strings(chat_template),
     )
 

@@ -1,24 +1,34 @@
 """The prompt: a system message (persona, services, devices, states) and the turns after
-it (in-context examples, earlier exchanges, the request), in two presets.
+it (in-context examples, earlier exchanges, the request), in three presets.
 
 `home_v3` reproduces the format the published Home models (Home-3B-v3, Home-1B-v3) were
-trained on. `home_llm` is our own: it carries areas, aliases and the speaker's area, and
-orders everything by how often it changes, so the worker's KV cache of the long stable
-head survives: persona, services and devices first; then the states, oldest change first
-(a change re-processes only from that entity's line on); then the time and the speaker's
-area. The user's words always come alone in the last turn: small untuned models follow the
-in-context examples only when the request looks like the examples' requests.
+trained on. `home_llm` is our own (Home LLM v1's): it carries areas, aliases and the speaker's
+area, and orders everything by how often it changes, so the worker's KV cache of the long
+stable head survives: persona, services and devices first; then the states, oldest change
+first (a change re-processes only from that entity's line on); then the time and the
+speaker's area. The user's words always come alone in the last turn: small untuned models
+follow the in-context examples only when the request looks like the examples' requests.
+
+`home_llm_v2` is for a model trained on it (Home LLM v2). Its first decision is act or answer:
+a command gets its calls only, one JSON object per line (the integration confirms what ran,
+confirm.py), anything else one sentence. Its prompt is compact: no service list (the model
+learns the services; the grammar allows only the right ones), each device once with the
+capabilities a refusal depends on (dims, colour, temperature limits, modes), floors as well
+as areas, states without the colour's RGB. It keeps v1's order (what changes often last):
+after a state change only that state's line onwards is processed again, where any other
+order would re-process most of the prompt.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from .chat_templates import Turn
-from .colors import nearest_color_name
+from .colors import COLOR_MODES, nearest_color_name
 from .domains import DOMAINS
 from .home import Entity, Home
 from .reply import ModelCall, render_reply
@@ -28,6 +38,10 @@ DEFAULT_PERSONA = "Al"
 PERSONA_TEMPLATE = (
     "You are '{name}', a helpful AI Assistant that controls the devices in a house. "
     "Complete the following task as instructed with the information provided only."
+)
+PERSONA_TEMPLATE_V2 = (
+    "You are '{name}', the voice assistant of this home. "
+    "For a command write only its calls, one JSON object per line; otherwise answer in one sentence."
 )
 
 # Attributes shown on device lines unless the user configures others.
@@ -52,10 +66,12 @@ DEFAULT_ATTRIBUTES = (
 class PromptPreset:
     id: str
     compat: bool  # True: exactly what the published Home models saw
+    calls_only: bool = False  # True: a command's reply is its calls, without a sentence (v2)
 
 
 PRESETS: dict[str, PromptPreset] = {
     "home_llm": PromptPreset("home_llm", compat=False),
+    "home_llm_v2": PromptPreset("home_llm_v2", compat=False, calls_only=True),
     "home_v3": PromptPreset("home_v3", compat=True),
 }
 DEFAULT_PRESET = "home_llm"
@@ -72,8 +88,11 @@ def format_time(now: datetime) -> str:
     return now.strftime("%I:%M %p on %A %B %d, %Y").replace(" 0", " ")
 
 
-def render_state(entity: Entity, attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES, temperature_unit: str = "°C") -> str:
-    """`on;80%;red (255, 0, 0)`: the state, then the shown attributes the way Home models read them."""
+def render_state(
+    entity: Entity, attributes: tuple[str, ...] = DEFAULT_ATTRIBUTES, temperature_unit: str = "°C", *, compact: bool = False
+) -> str:
+    """`on;80%;red (255, 0, 0)`: the state, then the shown attributes the way Home models read
+    them; compact (v2): `on 80% red`."""
     attrs = entity.attributes
     parts = [clean_text(entity.state)]
 
@@ -85,17 +104,17 @@ def render_state(entity: Entity, attributes: tuple[str, ...] = DEFAULT_ATTRIBUTE
     if show("rgb_color"):
         red, green, blue = (int(c) for c in attrs["rgb_color"])
         rgb = (red, green, blue)
-        parts.append(f"{nearest_color_name(rgb)} {rgb}")
+        parts.append(nearest_color_name(rgb) if compact else f"{nearest_color_name(rgb)} {rgb}")
     if show("color_temp_kelvin"):
         parts.append(f"{attrs['color_temp_kelvin']}K")
     if show("percentage"):
         parts.append(f"{attrs['percentage']}%")
     if show("current_position"):
-        parts.append(f"position {attrs['current_position']}%")
+        parts.append(f"{'at' if compact else 'position'} {attrs['current_position']}%")
     if show("temperature"):
         parts.append(f"{_number(attrs['temperature'])}{temperature_unit}")
     if show("current_temperature"):
-        parts.append(f"currently {_number(attrs['current_temperature'])}{temperature_unit}")
+        parts.append(f"{'now' if compact else 'currently'} {_number(attrs['current_temperature'])}{temperature_unit}")
     if show("humidity"):
         parts.append(f"{_number(attrs['humidity'])}%")
     if show("fan_mode"):
@@ -112,7 +131,7 @@ def render_state(entity: Entity, attributes: tuple[str, ...] = DEFAULT_ATTRIBUTE
     for key in attributes:  # extra attributes the user chose to expose
         if key not in known and attrs.get(key) is not None:
             parts.append(f"{key}={clean_text(attrs[key])}")
-    return ";".join(parts)
+    return (" " if compact else ";").join(parts)
 
 
 def _number(value: object) -> str:
@@ -158,6 +177,8 @@ def render_system_prompt(
         lines = [persona_line, _time_line(now), render_services(home, compat=True), "Devices:"]
         lines += [f"{_device_label(e, compat=True)} = {state[e.entity_id]}" for e in home.entities]
         return "\n".join(lines)
+    if PRESETS[preset].calls_only:
+        return _render_v2(home, now=now, persona=persona, user_area=user_area, attributes=attributes)
 
     lines = [persona_line, render_services(home, compat=False), "Devices:"]
     lines += [_device_label(e, compat=False) for e in home.entities]
@@ -170,17 +191,80 @@ def render_system_prompt(
     return "\n".join(lines)
 
 
-def render_turns(text: str, *, home: Home, examples: int = 0, history: Sequence[Turn] = ()) -> list[Turn]:
+def _render_v2(home: Home, *, now: datetime, persona: str, user_area: str | None, attributes: tuple[str, ...]) -> str:
+    lines = [PERSONA_TEMPLATE_V2.format(name=clean_text(persona))]
+    if home.floors:
+        by_floor: dict[str, list[str]] = {}
+        for area, floor in home.floors.items():
+            by_floor.setdefault(clean_text(floor), []).append(clean_text(area))
+        lines.append("Floors: " + "; ".join(f"{floor}: {', '.join(areas)}" for floor, areas in by_floor.items()))
+    lines.append("Devices:")
+    for entity in home.entities:
+        label = _device_label(entity, compat=False)
+        abilities = capabilities(entity, home.temperature_unit)
+        lines.append(f"{label} [{', '.join(abilities)}]" if abilities else label)
+    lines.append("States:")
+    for entity in sorted(home.entities, key=lambda e: e.last_changed):  # stable: ties keep device order
+        lines.append(f"{entity.entity_id} {render_state(entity, attributes, home.temperature_unit, compact=True)}")
+    lines.append(f"Time: {format_time(now)}")
+    if user_area:
+        lines.append(f"The user is in the {clean_text(user_area)}.")
+    return "\n".join(lines)
+
+
+def capabilities(entity: Entity, temperature_unit: str = "°C") -> list[str]:
+    """What a device can do beyond on and off, as far as a request may depend on it: whether
+    a light dims and takes colours, a thermostat's limits and modes. They change rarely, so
+    they sit on the cached device line."""
+    attrs = entity.attributes
+    found: list[str] = []
+    modes = attrs.get("supported_color_modes")
+    if entity.domain == "light" and isinstance(modes, (list, tuple, set)):
+        modes = set(modes)
+        if modes <= {"onoff"}:
+            found.append("on/off only")
+        else:
+            found.append("dims")
+        if modes & COLOR_MODES:
+            found.append("colour")
+        if "color_temp" in modes and _numbers(attrs, "min_color_temp_kelvin", "max_color_temp_kelvin"):
+            found.append(f"white {_number(attrs['min_color_temp_kelvin'])}-{_number(attrs['max_color_temp_kelvin'])}K")
+    if _numbers(attrs, "min_temp", "max_temp"):
+        found.append(f"{_number(attrs['min_temp'])}-{_number(attrs['max_temp'])}{temperature_unit}")
+    if _numbers(attrs, "min_humidity", "max_humidity"):
+        found.append(f"humidity {_number(attrs['min_humidity'])}-{_number(attrs['max_humidity'])}%")
+    if "current_position" in attrs and entity.domain in ("cover", "valve"):
+        found.append("position")
+    for key, word in (
+        ("hvac_modes", "modes"),
+        ("operation_list", "modes"),
+        ("available_modes", "modes"),
+        ("fan_modes", "fan"),
+        ("preset_modes", "presets"),
+    ):
+        choices = attrs.get(key)
+        if isinstance(choices, (list, tuple)) and choices:
+            found.append(f"{word} {'/'.join(clean_text(c) for c in choices)}")
+    return found
+
+
+def _numbers(attrs: Mapping[str, Any], *keys: str) -> bool:
+    return all(isinstance(attrs.get(k), (int, float)) and not isinstance(attrs.get(k), bool) for k in keys)
+
+
+def render_turns(
+    text: str, *, home: Home, examples: int = 0, history: Sequence[Turn] = (), calls_only: bool = False
+) -> list[Turn]:
     """Everything after the system message: in-context examples, earlier exchanges of this
     conversation, then the user's words."""
-    return [*render_examples(home, examples), *history, ("user", text)]
+    return [*render_examples(home, examples, calls_only=calls_only), *history, ("user", text)]
 
 
 def _time_line(now: datetime) -> str:
     return f"The current time and date is {format_time(now)}"
 
 
-def render_examples(home: Home, count: int) -> list[Turn]:
+def render_examples(home: Home, count: int, *, calls_only: bool = False) -> list[Turn]:
     """In-context examples built from this home, one per domain in device order, as chat
     turns (small untuned models imitate turns far better than examples in prose).
 
@@ -202,5 +286,5 @@ def render_examples(home: Home, count: int) -> list[Turn]:
         name = clean_text(entity.name)
         call = ModelCall(f"{domain}.{example.service}", entity.entity_id, dict(example.arguments))
         turns.append(("user", example.words.format(name=name)))
-        turns.append(("assistant", render_reply(example.reply.format(name=name), [call])))
+        turns.append(("assistant", render_reply(example.reply.format(name=name), [call], calls_only=calls_only)))
     return turns

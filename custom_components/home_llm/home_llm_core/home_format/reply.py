@@ -5,6 +5,10 @@
     {"service": "light.turn_on", "target_device": "light.kitchen"}
     ```
 
+In the v2 format (calls_only) a command is its calls alone and an answer one sentence:
+
+    {"service": "light.turn_on", "target_device": "light.kitchen"}
+
 `render_reply` writes it (the data generator and in-context examples use it); `parse_reply`
 reads what real models emit, which is often less tidy than that.
 """
@@ -41,10 +45,13 @@ class ParsedReply:
     problems: list[str]  # fragments that looked like calls but could not be read
 
 
-def render_reply(sentence: str, calls: list[ModelCall]) -> str:
+def render_reply(sentence: str, calls: list[ModelCall], *, calls_only: bool = False) -> str:
+    """The reply in the Home format; calls_only (v2): a command's calls alone, one per line."""
     if not calls:
         return sentence
     body = "\n".join(call.to_json() for call in calls)
+    if calls_only:
+        return body
     return f"{sentence}\n{FENCE_OPEN}\n{body}\n{FENCE_CLOSE}"
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .colors import COLORS, rgb_of
+from .colors import COLOR_MODES, COLORS, rgb_of
 from .home import Entity, Home, ServiceCall
 from .reply import ModelCall
 from .services import ARGUMENTS, SERVICES, Argument, required_arguments
@@ -210,9 +210,6 @@ def _duration(value: Any) -> str:
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
-_COLOR_MODES = {"hs", "rgb", "rgbw", "rgbww", "xy"}
-
-
 def _check_capabilities(entity: Entity, data: dict[str, Any]) -> None:
     modes = entity.attributes.get("supported_color_modes")
     if entity.domain != "light" or modes is None:
@@ -220,7 +217,7 @@ def _check_capabilities(entity: Entity, data: dict[str, Any]) -> None:
     modes = set(modes)
     if "brightness_pct" in data and modes <= {"onoff"}:
         raise _Invalid(f"{entity.name} can only be switched on and off, not dimmed.")
-    if "rgb_color" in data and not modes & _COLOR_MODES:
+    if "rgb_color" in data and not modes & COLOR_MODES:
         raise _Invalid(f"{entity.name} can't change colour.")
     if "color_temp_kelvin" in data and "color_temp" not in modes:
         raise _Invalid(f"{entity.name} can't change its colour temperature.")
