@@ -191,25 +191,38 @@ def render_system_prompt(
     return "\n".join(lines)
 
 
+# Their state is a time stamp or "unknown": nothing a request depends on.
+_STATELESS_DOMAINS = frozenset({"button", "input_button", "scene"})
+
+
 def _render_v2(home: Home, *, now: datetime, persona: str, user_area: str | None, attributes: tuple[str, ...]) -> str:
-    lines = [PERSONA_TEMPLATE_V2.format(name=clean_text(persona))]
-    if home.floors:
-        by_floor: dict[str, list[str]] = {}
-        for area, floor in home.floors.items():
-            by_floor.setdefault(clean_text(floor), []).append(clean_text(area))
-        lines.append("Floors: " + "; ".join(f"{floor}: {', '.join(areas)}" for floor, areas in by_floor.items()))
-    lines.append("Devices:")
+    lines = [PERSONA_TEMPLATE_V2.format(name=clean_text(persona)), "Devices:"]
+    area: object = object()  # devices come grouped by area (in_prompt_order): one heading per area
     for entity in home.entities:
-        label = _device_label(entity, compat=False)
+        if entity.area != area:
+            area = entity.area
+            floor = home.floors.get(entity.area) if entity.area else None
+            heading = clean_text(entity.area) if entity.area else "No area"
+            lines.append(f"{heading} ({clean_text(floor)}):" if floor else f"{heading}:")
+        label = entity.entity_id
+        if _slug(entity.name) != entity.entity_id.split(".", 1)[1]:  # a name the id doesn't already spell
+            label += f" '{clean_text(entity.name)}'"
+        if entity.aliases:
+            label += " aliases: " + ", ".join(clean_text(a) for a in entity.aliases)
         abilities = capabilities(entity, home.temperature_unit)
         lines.append(f"{label} [{', '.join(abilities)}]" if abilities else label)
     lines.append("States:")
     for entity in sorted(home.entities, key=lambda e: e.last_changed):  # stable: ties keep device order
-        lines.append(f"{entity.entity_id} {render_state(entity, attributes, home.temperature_unit, compact=True)}")
+        if entity.domain not in _STATELESS_DOMAINS:
+            lines.append(f"{entity.entity_id} {render_state(entity, attributes, home.temperature_unit, compact=True)}")
     lines.append(f"Time: {format_time(now)}")
     if user_area:
         lines.append(f"The user is in the {clean_text(user_area)}.")
     return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
 def capabilities(entity: Entity, temperature_unit: str = "°C") -> list[str]:
