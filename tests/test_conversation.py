@@ -20,7 +20,7 @@ from homeassistant.helpers import intent
 from custom_components.home_llm.const import DOMAIN
 from home_llm_core.worker_client import WorkerCrashedError
 
-from .conftest import AGENT_ID
+from .conftest import AGENT_ID, home_llm_entry
 
 TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / "home_llm" / "translations" / "en.json"
 
@@ -237,3 +237,29 @@ async def test_caller_going_away_is_logged_and_changes_nothing(hass: HomeAssista
     assert model_answer.cancelled()  # the wait for the model ended with the request
     await hass.async_block_till_done()
     assert snapshot(hass) == before
+
+
+async def test_v2_calls_alone_are_confirmed_in_one_sentence(hass: HomeAssistant, demo_home, scripted_worker) -> None:
+    """In the v2 format the model writes calls and no sentence: the user hears what ran,
+    devices of one kind in one area counted together."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    area = ar.async_get(hass).async_create("Upstairs Hall")
+    for entity_id in ("light.bed_light", "light.ceiling_lights"):
+        er.async_get(hass).async_update_entity(entity_id, area_id=area.id)
+    scripted_worker.replies = [
+        "\n".join(
+            [
+                call("light.turn_on", "light.bed_light"),
+                call("light.turn_on", "light.ceiling_lights"),
+                call("switch.turn_on", "switch.ac"),
+            ]
+        )
+    ]
+    result = await ask(hass, "turn on the lights upstairs and the ac")
+    assert hass.states.get("light.bed_light").state == "on" and hass.states.get("switch.ac").state == "on"
+    assert result.response.speech["plain"]["speech"] == "Turned on the 2 lights in the Upstairs Hall and turned on the AC."
+    sent = scripted_worker.requests[-1]
+    assert "Services:" not in sent["prompt"] and "root ::= calls | sentence" in sent["grammar"]
