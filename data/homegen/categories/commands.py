@@ -48,6 +48,7 @@ def single_turn(r: Request, action: Action, form: str = "say") -> Turn | None:
 
 def area(r: Request) -> Example | None:
     builders = [_explicit_group, _house_group] + ([_satellite_group, _satellite_device] if not r.compat else [])
+    builders += [_floor_group, _floor_group] if r.floors_shown else []  # twice: it fits fewer homes
     for builder in r.shuffled(builders):
         example = builder(r)
         if example is not None:
@@ -157,6 +158,40 @@ def _house_group(r: Request) -> Example | None:
     template = r.pick(templates)
     text, values = r.words_for(template)
     sentence = r.responder.action([r.responder.clause(intent)])
+    turn = Turn(
+        r.user_says(text, values), sentence, [a.call for a in actions], [template.id], [a.device.name_id for a in actions]
+    )
+    return Example("area", intent, [turn], r.home, r.satellite)
+
+
+# Floors from low to high, so that in a home of two the upper one can be "upstairs".
+_FLOOR_HEIGHT = {"Basement": 0, "Lower Level": 0, "Downstairs": 1, "Ground Floor": 1, "Main Floor": 1}
+_FLOOR_HEIGHT |= {"First Floor": 2, "Mezzanine": 2, "Upstairs": 2, "Upper Level": 2, "Second Floor": 3}
+
+
+def _floor_group(r: Request) -> Example | None:
+    """Turn off the lights upstairs: every light (or fan) on the floor, each one called."""
+    area_floors = r.home.area_floors()
+    floors = sorted(set(area_floors.values()))
+    if not floors:
+        return None
+    floor = r.pick(floors)
+    intent = r.pick(["floor_on", "floor_off"])
+    group = r.pick(["lights", "lights", "fans"])
+    members = [d for d in r.home.devices if d.group == group and area_floors.get(d.area or "") == floor]
+    actions = [a for a in r.plans("on" if intent == "floor_on" else "off", members) if not a.already]
+    templates = r.templates(intent, "say")
+    if not 2 <= len(actions) <= MAX_CALLS or not templates:
+        return None
+    spoken_floors = [f"on the {floor.lower()}"]
+    if len(floors) == 2:
+        here, other = _FLOOR_HEIGHT.get(floor, 1), _FLOOR_HEIGHT.get(next(f for f in floors if f != floor), 1)
+        if here != other:
+            spoken_floors.append("upstairs" if here > other else "downstairs")
+    template = r.pick(templates)
+    spoken_group = r.pick(r.words["groups"][group])
+    text, values = r.words_for(template, floor=r.pick(spoken_floors), group=spoken_group)
+    sentence = r.responder.action([r.responder.clause(intent, group=spoken_group, floor=floor)])
     turn = Turn(
         r.user_says(text, values), sentence, [a.call for a in actions], [template.id], [a.device.name_id for a in actions]
     )
