@@ -480,3 +480,49 @@ def test_a_failed_generation_is_an_error_not_the_end(tmp_path: Path) -> None:
     assert all(c["scores"] == scoring.FAILED.as_dict() for c in report["cases"])
     assert report["summary"]["errors"]["cases"] == 2 and report["summary"]["exact_match"] == 0
     assert "generation errors" in run.stdout
+
+
+# --- error analysis ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expected", "text", "kind"),
+    [
+        (TURN_ON_KITCHEN, output("On.", model_call("light.turn_on", "light.kitchen")), None),
+        ([], output("On.", model_call("light.turn_on", "light.kitchen")), "acted on a request that wanted no action"),
+        (TURN_ON_KITCHEN, "Turning on the kitchen light.", "answered instead of acting"),
+        (TURN_ON_KITCHEN, "```homeassistant\n{not json}\n```", "unreadable output"),
+        (TURN_ON_KITCHEN, output("On.", model_call("light.turn_on", "light.office")), "wrong device of the right domain"),
+        (TURN_ON_KITCHEN, output("Open.", model_call("cover.open_cover", "cover.garage_door")), "wrong domain"),
+        (TURN_ON_KITCHEN, output("On.", model_call("light.toggle", "light.kitchen")), "right device, wrong service"),
+        (
+            TURN_ON_KITCHEN,
+            output("On.", model_call("light.turn_on", "light.kitchen", brightness=50)),
+            "right service, wrong or missing argument",
+        ),
+        (
+            [call("light.turn_off", "light.kitchen"), call("light.turn_off", "light.office")],
+            output("Off.", model_call("light.turn_off", "light.office")),
+            "missed some of the devices",
+        ),
+    ],
+)
+def test_each_miss_is_named_by_its_kind(expected, text: str, kind: str | None) -> None:
+    home = evaluate.home_from_case(HOME)
+    assert scoring.score_output(home, expected, text)["confusion"] == kind
+
+
+def test_misses_are_listed_most_common_first_with_examples() -> None:
+    home = evaluate.home_from_case(HOME)
+    outputs = [
+        ("turn on the kitchen light", TURN_ON_KITCHEN, output("On.", model_call("light.turn_on", "light.office"))),
+        ("kitchen light on", TURN_ON_KITCHEN, output("On.", model_call("light.turn_on", "light.office"))),
+        ("is the tv on?", [], output("On.", model_call("media_player.turn_on", "media_player.tv"))),
+        ("lights on", TURN_ON_KITCHEN, output("On.", model_call("light.turn_on", "light.kitchen"))),
+    ]
+    records = [{"sentence": s, **scoring.score_output(home, e, t)} for s, e, t in outputs]
+    text = evaluate.format_confusions(records)
+    lines = text.splitlines()
+    assert "2 (50.0%)  wrong device of the right domain" in lines[1]
+    assert "1 (25.0%)  acted on a request that wanted no action" in text
+    assert "'kitchen light on': expected light.turn_on light.kitchen; got light.turn_on light.office" in text

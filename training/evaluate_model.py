@@ -256,6 +256,7 @@ async def evaluate_cases(
         }
         if error and record["supported"]:
             record["scores"] = scoring.FAILED.as_dict()
+            record["confusion"] = "generation failed"
         records.append(record)
         progress.update(record)
     return records
@@ -311,6 +312,25 @@ def format_table(report: dict[str, Any]) -> str:
         lines += [f"  {n} x {reason}" for reason, n in unsupported["by_reason"].items()]
     if errors["cases"]:
         lines.append(f"generation errors: {', '.join(errors['ids'])}")
+    return "\n".join(lines)
+
+
+def format_confusions(records: list[dict[str, Any]], examples: int = 2) -> str:
+    """The most common kinds of miss, each with a few cases: what was said, expected, done."""
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        if record.get("confusion"):
+            by_kind.setdefault(record["confusion"], []).append(record)
+    if not by_kind:
+        return "no misses"
+    scored = sum(1 for r in records if r.get("scores"))
+    lines = ["most common misses:"]
+    for kind, misses in sorted(by_kind.items(), key=lambda item: -len(item[1])):
+        lines.append(f"  {len(misses):>4} ({len(misses) / max(scored, 1):.1%})  {kind}")
+        for record in misses[:examples]:
+            expected = ", ".join(f"{c['service']} {c['entity_id']}" for c in record["expected"]) or "no action"
+            done = ", ".join(f"{c['service']} {c['entity_id']}" for c in record["calls"]) or repr(record["reply_sentence"])
+            lines.append(f"          {record['sentence']!r}: expected {expected}; got {done}")
     return "\n".join(lines)
 
 
@@ -447,6 +467,7 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(format_table(report))
+    print(format_confusions(records))
     print(f"report    {path}")
     return report
 

@@ -147,6 +147,30 @@ def score(home: Home, expected: Expected, result: Interpretation) -> CaseScore:
     )
 
 
+def confusion(home: Home, expected: Expected, result: Interpretation) -> str | None:
+    """What kind of miss an output is (None: exactly right), so the next round of data work
+    starts from the most common one."""
+    want = {call_key(c) for c in expected.calls}
+    got = {call_key(c) for c in result.calls}
+    if got == want:
+        return None
+    if not expected.calls:
+        return "acted on a request that wanted no action"
+    if not result.calls:
+        return "unreadable output" if result.parsed.problems else "answered instead of acting"
+    wanted = {c.entity_id: c for c in expected.calls}
+    for call in result.calls:
+        if call.entity_id not in wanted:
+            domains = {c.domain for c in expected.calls}
+            return "wrong device of the right domain" if call.domain in domains else "wrong domain"
+    wanted_services = {(c.entity_id, c.name) for c in expected.calls}
+    if any((c.entity_id, c.name) not in wanted_services for c in result.calls):
+        return "right device, wrong service"
+    if len(result.calls) < len(expected.calls):
+        return "missed some of the devices"
+    return "right service, wrong or missing argument"
+
+
 def score_output(home: Home, expected_calls: Sequence[Mapping[str, Any]], text: str, *, compat: bool = False) -> dict[str, Any]:
     """Everything the report says about one output: executed and refused calls and the scores
     (scores are None when the case's expected calls are unsupported)."""
@@ -164,6 +188,7 @@ def score_output(home: Home, expected_calls: Sequence[Mapping[str, Any]], text: 
         ],
         "unreadable": list(result.parsed.problems),
         "scores": score(home, expected, result).as_dict() if expected.supported else None,
+        "confusion": confusion(home, expected, result) if expected.supported else None,
     }
 
 
