@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from home_llm_core.home_format.colors import COLORS
+
 from ..homes import CONTROLLABLE, Device
-from ..intents import INTENTS, Action
+from ..intents import INTENTS, Action, color_modes, colorful
 from ..references import GROUP_WORDS, NAMED_ONLY
 from ..requests import Example, Request, Turn
 from .commands import DEVICE_INTENTS, GROUP_INTENTS, group_members, names_a_device
@@ -14,6 +16,8 @@ def refusal(r: Request) -> Example | None:
     builders = {_missing_device: 4, _already: 3.5, _read_only: 1}
     if not r.compat:  # areas are only in the Home LLM prompt
         builders.update({_missing_group: 0.8, _already_group: 0.7})
+    if r.capabilities_shown:  # the v2 prompt says what each device can do
+        builders[_cannot] = 2
     for builder in r.weighted_order(builders):
         example = builder(r)
         if example is not None:
@@ -77,6 +81,42 @@ def _already(r: Request) -> Example | None:
         sentence = r.responder.say("refuse.already", name=action.device.name, state=action.state_word)
         turn = Turn(r.user_says(text, values), sentence, [], [template.id], [action.device.name_id])
         return Example("refusal", f"already.{action.intent}", [turn], r.home, r.satellite)
+    return None
+
+
+def _cannot(r: Request) -> Example | None:
+    """A request the device can't do, as its capabilities in the prompt say: a colour for a
+    white light, dimming an on/off light, a temperature beyond the thermostat's limits."""
+    for kind in r.shuffled(["colour", "dim", "limit"]):
+        if kind == "colour":
+            devices = [d for d in r.home.devices if d.domain == "light" and not colorful(d) and color_modes(d)]
+            intent, slot = "color", ("color", r.pick([c for c in sorted(COLORS) if "white" not in c]))
+        elif kind == "dim":
+            devices = [d for d in r.home.devices if d.domain == "light" and color_modes(d) == {"onoff"}]
+            intent, slot = "brightness", ("brightness", r.lang.percent_text(r.pick([10, 25, 40, 50, 75])))
+        else:
+            devices = [d for d in r.home.devices if d.domain == "climate" and "max_temp" in d.attributes]
+            intent, slot = "temperature", ("temperature", "")
+        for device in r.target_order(devices):
+            ref = r.reference(device)
+            templates = r.templates(intent, "say", device.domain, need={"device", slot[0]})
+            if ref is None or not templates:
+                continue
+            name, value = device.name, slot[1]
+            if kind == "colour":
+                sentence = r.responder.say("refuse.no_colour", name=name)
+            elif kind == "dim":
+                sentence = r.responder.say("refuse.no_dimming", name=name)
+            else:
+                high = device.attributes["max_temp"]
+                asked = high + r.pick([5, 10, 15])
+                value = r.lang.temperature_text(asked, r.home.temperature_unit)
+                limit = r.lang.temperature_text(high, r.home.temperature_unit)
+                sentence = r.responder.say("refuse.too_high", name=name, value=limit)
+            template = r.pick(templates)
+            text, values = r.words_for(template, device=ref.text, **{slot[0]: value})
+            turn = Turn(r.user_says(text, [*values, value]), sentence, [], [template.id], [device.name_id])
+            return Example("refusal", f"cannot.{kind}", [turn], r.home, r.satellite)
     return None
 
 

@@ -68,11 +68,12 @@ class PromptPreset:
     compat: bool  # True: exactly what the published Home models saw
     calls_only: bool = False  # True: a command's reply is its calls, without a sentence (v2)
     floors: bool = False  # True: the prompt says which floor each area is on
+    capabilities: bool = False  # True: device lines say what a device can do (dims, colour, limits)
 
 
 PRESETS: dict[str, PromptPreset] = {
     "home_llm": PromptPreset("home_llm", compat=False),
-    "home_llm_v2": PromptPreset("home_llm_v2", compat=False, calls_only=True, floors=True),
+    "home_llm_v2": PromptPreset("home_llm_v2", compat=False, calls_only=True, floors=True, capabilities=True),
     "home_v3": PromptPreset("home_v3", compat=True),
 }
 DEFAULT_PRESET = "home_llm"
