@@ -163,9 +163,8 @@ def main() -> None:
         right += ok
         latencies.append(seconds)
         said = " / ".join(request.turns)
-        print(
-            f"{number:2}. {said!r:52} {'right' if ok else 'WRONG':5} {seconds:5.2f} s -> {reply!r} [{'; '.join(notes) or 'no change'}]"
-        )
+        verdict, changed = "right" if ok else "WRONG", "; ".join(notes) or "no change"
+        print(f"{number:2}. {said!r:52} {verdict:5} {seconds:5.2f} s -> {reply!r} [{changed}]")
     print(f"{right}/{len(REQUESTS)} right; latency median {statistics.median(latencies):.2f} s")
 
 
