@@ -198,7 +198,7 @@ def test_full_fine_tune_resumes_and_exports_a_quantized_merged_model(dataset: Pa
     out = tmp_path / "run"
     common = [
         "training/train.py", *full_fine_tune(tiny_model, dataset, out),
-        "--lr", 3e-3, "--grad-accum", 1, "--warmup-steps", 0, "--eval-every", 4, "--save-every", 4
+        "--lr", 3e-3, "--grad-accum", 1, "--warmup-steps", 0, "--eval-every", 4, "--save-every", 4, "--pack"
     ]  # fmt: skip
     train(*common, "--steps", 8, "--export", "none")
     first = json.loads((out / "run.json").read_text())
@@ -223,6 +223,22 @@ def test_full_fine_tune_resumes_and_exports_a_quantized_merged_model(dataset: Pa
         )
         assert model.create_completion(prompt, max_tokens=8, temperature=0)["usage"]["completion_tokens"] > 0
         del model
+
+
+def test_packed_requests_have_the_loss_they_have_alone(dataset: Path) -> None:
+    # The dataset's requests share one system prompt: packed, it is in the sequence once. Every
+    # token's loss must stay what transformers computes for the example alone, for the bundled
+    # SmolLM2 (a Llama) and for a random Gemma 3 whose sliding window (16) is far shorter than the
+    # shared prompt, with both
+    # attention kernels, the head run everywhere or only where loss is taken, and packed rows of
+    # different lengths padded into one batch.
+    done = train("-c", PACKING_CHECK, BUNDLED_GGUF, dataset)
+    report = json.loads(done.stdout.splitlines()[-1])
+    assert report["examples"] == len(EXAMPLES) and report["rows"]["one"] == 1 and report["rows"]["several"] > 2
+    assert report["packed_tokens"] < 0.3 * report["example_tokens"], report
+    assert len(report["losses"]) == 2 * 2 * 2 * 2
+    for case, (alone, packed) in report["losses"].items():
+        assert abs(packed - alone) < 1e-4 * alone, (case, alone, packed)
 
 
 def test_two_processes_train_data_parallel(dataset: Path, tiny_model: Path, tmp_path: Path) -> None:
@@ -253,4 +269,45 @@ config = LlamaConfig(vocab_size=49152, hidden_size=64, intermediate_size=128, nu
                      tie_word_embeddings=True, bos_token_id=1, eos_token_id=2)
 LlamaForCausalLM(config).save_pretrained(sys.argv[2])
 export_gguf.copy_tokenizer(Path(folder), Path(sys.argv[2]))
+"""
+
+
+# Prints {"examples", "rows", "example_tokens", "packed_tokens", "losses": {case: [alone, packed]}}.
+PACKING_CHECK = """
+import json, sys
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+from training import train
+folder, _ = train.resolve_base(sys.argv[1], train.CACHE_DIR)  # the bundled model, dequantized
+tokenizer = AutoTokenizer.from_pretrained(folder)
+examples, _ = train.encode_fitting(train.load_jsonl([sys.argv[2]]), "chatml", tokenizer, False, "all", 4096)
+one = train.pack(examples, 4096)
+n_prefix = train.shared_prefix(examples)
+several = train.pack(examples, n_prefix + 2 * max(len(e["input_ids"]) - n_prefix for e in examples))
+torch.manual_seed(0)
+# Large random weights, so that what a token sees changes its prediction.
+gemma = Gemma3ForCausalLM(Gemma3TextConfig(
+    vocab_size=49152, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+    num_key_value_heads=1, head_dim=16, sliding_window=16, layer_types=["sliding_attention", "full_attention"],
+    initializer_range=0.5))
+models = {"llama": AutoModelForCausalLM.from_pretrained(folder), "gemma3": gemma}
+losses = {}
+with torch.no_grad():
+    for name, model in models.items():
+        for kernel in ("sdpa", "eager"):
+            model.config._attn_implementation = kernel
+            total, count = 0.0, 0
+            for e in examples:
+                batch = train.collate([e], 0, "cpu")
+                n = int((batch["labels"][:, 1:] != -100).sum())
+                total, count = total + model(**batch).loss.item() * n, count + n
+            for layout, rows in (("one", one), ("several", several)):
+                for sliced in (True, False):
+                    loss, n = train.token_loss(model, train.collate(rows, 0, "cpu"), sliced)
+                    assert n == count, (n, count)
+                    losses[f"{name} {kernel} {layout} sliced={sliced}"] = [total / count, loss.item() / n]
+print(json.dumps({
+    "examples": len(examples), "rows": {"one": len(one), "several": len(several)},
+    "example_tokens": sum(len(e["input_ids"]) for e in examples),
+    "packed_tokens": sum(len(r["input_ids"]) for r in one), "losses": losses}))
 """

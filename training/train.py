@@ -7,10 +7,10 @@
 
 Read it top to bottom: options; the processes (one per device); the base model (a Hugging Face
 name or folder, or a GGUF file dequantized once into a cached folder); the chat template; data ->
-token ids and labels; the model (LoRA or full); one optimisation step; evaluation; checkpoints;
-the training loop; the result (Hugging Face weights, loss curve, run summary); and main(), which
-calls them in that order and ends with the GGUF export (training/export_gguf.py, llama.cpp's own
-converters).
+token ids and labels; packing (several requests after one copy of their shared system prompt);
+the model (LoRA or full); one optimisation step; evaluation; checkpoints; the training loop;
+the result (Hugging Face weights, loss curve, run summary); and main(), which calls them in that
+order and ends with the GGUF export (training/export_gguf.py, llama.cpp's own converters).
 
 What the model learns is exactly what the integration will show it: every example is wrapped by
 the integration's own `home_format.render_chat` with the template the integration detects for
@@ -83,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="assistant turns that carry loss: all of them, or only the final reply",
     )
     p.add_argument("--max-len", type=int, default=4096, help="longer examples are dropped (and counted), never cut")
+    p.add_argument(
+        "--pack",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="shared-prefix packing: requests whose prompts begin alike in one sequence, that beginning processed once",
+    )
+    p.add_argument("--pack-len", type=int, help="tokens per packed sequence at most (default --max-len)")
+    p.add_argument(
+        "--sliced-head",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the LM head only where a token carries loss (off: logits everywhere, as transformers computes them)",
+    )
     # The model
     p.add_argument("--full", action="store_true", help="full fine-tuning instead of LoRA")
     p.add_argument("--lora-r", type=int, default=16)
@@ -151,6 +164,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.export = [e for e in args.export if e != "none"]
     if "adapter" in args.export and args.full:
         parser.error("--export adapter needs LoRA (drop --full)")
+    args.pack_len = args.pack_len or args.max_len
+    if args.pack_len < args.max_len:
+        parser.error("--pack-len must be at least --max-len, so that every kept example fits a sequence")
     if args.quantize and args.outtype not in ("f32", "f16", "bf16"):
         parser.error("--quantize starts from --outtype f16, bf16 or f32 (llama.cpp does not requantize q8_0)")
     return args
@@ -447,16 +463,133 @@ def encode(messages: list[dict], template_id: str, tokenizer, add_bos: bool, los
     }
 
 
-def collate(examples: list[dict], pad_id: int, device) -> dict:
-    """Right-pads a batch. Padding is masked by position (attention 0, label -100), never by
-    token id, so the pad id may equal EOS/<|im_end|> without hiding the stop token from the loss."""
-    shape = (len(examples), max(len(e["input_ids"]) for e in examples))
+def collate(rows: list[dict], pad_id: int, device) -> dict:
+    """Right-pads a batch of examples or packed rows. Padding is masked by position (attention 0,
+    label -100), never by token id, so the pad id may equal EOS/<|im_end|> without hiding the stop
+    token from the loss. Packed rows also bring each token's position and request (segment)."""
+    shape = (len(rows), max(len(r["input_ids"]) for r in rows))
     ids, labels = torch.full(shape, pad_id), torch.full(shape, -100)
     mask = torch.zeros(shape, dtype=torch.long)
-    for row, e in enumerate(examples):
-        n = len(e["input_ids"])
-        ids[row, :n], labels[row, :n], mask[row, :n] = torch.as_tensor(e["input_ids"]), torch.as_tensor(e["labels"]), 1
-    return {"input_ids": ids.to(device), "labels": labels.to(device), "attention_mask": mask.to(device)}
+    packed = "segments" in rows[0]
+    positions, segments = torch.zeros(shape, dtype=torch.long), torch.full(shape, -1)
+    for i, r in enumerate(rows):
+        n = len(r["input_ids"])
+        ids[i, :n], labels[i, :n], mask[i, :n] = torch.as_tensor(r["input_ids"]), torch.as_tensor(r["labels"]), 1
+        if packed:
+            positions[i, :n], segments[i, :n] = torch.as_tensor(r["positions"]), torch.as_tensor(r["segments"])
+    batch = {"input_ids": ids, "labels": labels, "attention_mask": mask}
+    if packed:
+        batch |= {"position_ids": positions, "segments": segments}
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared-prefix packing. The generator writes several requests per rendered home near one another
+# (--requests-per-home); packed, a sequence holds their common prompt once, then each request's
+# own tokens. A request's tokens see the shared prefix and themselves only, and their positions go
+# on from the prefix as if the request were alone, so every token's loss is the unpacked one
+# (tests/test_training.py checks it) for a fraction of the tokens processed.
+
+
+def shared_prefix(examples: list[dict]) -> int:
+    """The number of leading tokens all examples share, short enough that none of them carries
+    loss and that each example keeps a first token of its own without loss (what the prefix's
+    last token is followed by differs from example to example)."""
+    first = examples[0]["input_ids"]
+    n = min(len(e["input_ids"]) for e in examples) - 1
+    for e in examples[1:]:
+        differs = (e["input_ids"][:n] != first[:n]).nonzero()
+        if len(differs):
+            n = int(differs[0])
+    for e in examples:
+        labelled = (e["labels"][: n + 1] != -100).nonzero()
+        if len(labelled):
+            n = int(labelled[0]) - 1
+    return max(n, 0)
+
+
+def make_row(examples: list[dict], n_prefix: int) -> dict:
+    """One packed sequence: the shared prefix (segment 0), then each example's rest (segments 1, 2...)."""
+    rests = [(e["input_ids"][n_prefix:], e["labels"][n_prefix:]) for e in examples]
+    return {
+        "input_ids": torch.cat([examples[0]["input_ids"][:n_prefix], *(ids for ids, _ in rests)]),
+        "labels": torch.cat([examples[0]["labels"][:n_prefix], *(labels for _, labels in rests)]),
+        "positions": torch.cat([torch.arange(n_prefix), *(torch.arange(n_prefix, n_prefix + len(ids)) for ids, _ in rests)]),
+        "segments": torch.cat(
+            [torch.zeros(n_prefix, dtype=torch.long), *(torch.full((len(ids),), k + 1) for k, (ids, _) in enumerate(rests))]
+        ),
+        "n_examples": len(examples),
+    }
+
+
+def pack(examples: list[dict], pack_len: int, min_shared: float = 0.5, open_rows: int = 4) -> list[dict]:
+    """The examples as packed rows of at most pack_len tokens. The generator writes a home's
+    requests near one another (a follow-up's states or the speaker's room at the end of the
+    prompt may differ; a request that needed a home of its own comes in between): an example
+    joins one of the last open_rows rows when they share at least min_shared of its tokens and
+    it fits, else it starts a row."""
+    rows: list[dict] = []
+    recent: list[tuple[list[dict], int]] = []  # the open rows: (examples, shared prefix)
+    for e in examples:
+        for k in range(len(recent) - 1, -1, -1):
+            group = [*recent[k][0], e]
+            n = shared_prefix(group)
+            if n >= min_shared * len(e["input_ids"]) and n + sum(len(x["input_ids"]) - n for x in group) <= pack_len:
+                recent[k] = (group, n)
+                break
+        else:
+            recent.append(([e], shared_prefix([e])))
+            if len(recent) > open_rows:
+                rows.append(make_row(*recent.pop(0)))
+    rows.extend(make_row(*r) for r in recent)
+    return rows
+
+
+def attention_masks(segments: torch.Tensor, positions: torch.Tensor, config) -> torch.Tensor | dict:
+    """The 4D masks (batch, 1, query, key) of packed rows, which transformers' Llama and Gemma 3
+    use as given: causal, and a token sees the shared prefix (segment 0) and its own request.
+    Padding (segment -1) sees the prefix and padding, so that no row of the mask is empty. Models
+    with sliding-window layers (Gemma 3) get a second mask whose window counts positions."""
+    length = segments.shape[1]
+    causal = torch.ones(length, length, dtype=torch.bool, device=segments.device).tril()
+    query, key = segments[:, :, None], segments[:, None, :]
+    full = causal & ((key == 0) | (key == query))
+    masks = {"full_attention": full}
+    window = getattr(config, "sliding_window", None)
+    if window and "sliding_attention" in (getattr(config, "layer_types", None) or ()):
+        masks["sliding_attention"] = full & (positions[:, :, None] - positions[:, None, :] < window)
+    implementation = config._attn_implementation
+    if implementation == "eager":  # added to the attention scores
+        masks = {k: torch.zeros(m.shape).masked_fill(~m, torch.finfo(torch.float32).min).to(m.device) for k, m in masks.items()}
+    elif implementation != "sdpa":
+        raise SystemExit(f"--pack needs sdpa or eager attention, not {implementation}")
+    masks = {k: m[:, None] for k, m in masks.items()}
+    return masks if len(masks) > 1 else masks["full_attention"]
+
+
+def token_loss(model, batch: dict, sliced_head: bool) -> tuple[torch.Tensor, int]:
+    """(the summed cross-entropy of the tokens that carry loss, how many they are).
+
+    With sliced_head the LM head runs only at the positions whose next token carries loss (most
+    positions are prompt): the head is a fifth of SmolLM2's compute per token and most of Gemma 3's
+    (262k-token vocabulary)."""
+    targets = batch["labels"][:, 1:]  # what each position predicts
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    if "segments" in batch:
+        config = model.config if hasattr(model, "config") else model.module.config
+        inputs |= {
+            "attention_mask": attention_masks(batch["segments"], batch["position_ids"], config),
+            "position_ids": batch["position_ids"],
+        }
+    if sliced_head:
+        keep = (targets != -100).any(0).nonzero().squeeze(1)
+        logits, targets = model(**inputs, logits_to_keep=keep).logits, targets[:, keep]
+    else:
+        logits = model(**inputs).logits[:, :-1]
+    loss = torch.nn.functional.cross_entropy(
+        logits.float().flatten(0, 1), targets.long().flatten(), ignore_index=-100, reduction="sum"
+    )
+    return loss, int((targets != -100).sum())
 
 
 def split_held_out(conversations: list[list[dict]], eval_fraction: float, eval_max: int, seed: int) -> tuple[list, list]:
@@ -490,11 +623,13 @@ def encode_fitting(
 
 @dataclass
 class Data:
-    train_set: list[dict]
-    eval_set: list[dict]
+    train_set: list[dict]  # the examples
+    eval_set: list[dict]  # never packed: the held-out loss is comparable between recipes
+    rows: list[dict]  # what the steps draw from: the examples, or their packed rows (--pack)
     dropped: int  # examples longer than --max-len, training and held-out together
-    n_tokens: int  # in the training set
+    n_tokens: int  # in the training set's examples
     n_targets: int  # of those, the ones that carry loss
+    row_tokens: int  # in the rows (fewer than n_tokens when packed)
 
 
 def load_data(args: argparse.Namespace, tokenizer, template_id: str, add_bos: bool) -> Data:
@@ -509,9 +644,12 @@ def load_data(args: argparse.Namespace, tokenizer, template_id: str, add_bos: bo
     eval_set, dropped_eval = encode_fitting(eval_convs, template_id, tokenizer, add_bos, args.loss_on, args.max_len)
     if not train_set:
         raise SystemExit("no training example fits --max-len")
+    rows = pack(train_set, args.pack_len) if args.pack else train_set
     return Data(
         train_set=train_set,
         eval_set=eval_set,
+        rows=rows,
+        row_tokens=sum(len(r["input_ids"]) for r in rows),
         dropped=dropped_train + dropped_eval,
         n_tokens=sum(len(e["input_ids"]) for e in train_set),
         n_targets=sum(int((e["labels"] != -100).sum()) for e in train_set),
@@ -620,29 +758,32 @@ def micro_batch(train_set: list[dict], k: int, batch_size: int, world: int, rank
 
 
 def optimisation_step(
-    step: int, model, optimizer, accelerator, train_set: list[dict], pad_id: int, args: argparse.Namespace
-) -> tuple[float, float, int]:
-    """(learning rate, loss averaged over micro-batches and processes, tokens this process saw)."""
+    step: int, model, optimizer, accelerator, rows: list[dict], pad_id: int, args: argparse.Namespace
+) -> tuple[float, float, int, int]:
+    """(learning rate, loss averaged over micro-batches and processes, tokens and examples this
+    process saw)."""
     lr = lr_at(step, args)
     for group in optimizer.param_groups:
         group["lr"] = lr
     world, rank = accelerator.num_processes, accelerator.process_index
-    step_loss, step_tokens = 0.0, 0
+    step_loss, step_tokens, step_examples = 0.0, 0, 0
     for micro in range(args.grad_accum):
-        examples = micro_batch(train_set, step * args.grad_accum + micro, args.batch_size, world, rank, args.seed)
-        batch = collate(examples, pad_id, accelerator.device)
+        drawn = micro_batch(rows, step * args.grad_accum + micro, args.batch_size, world, rank, args.seed)
+        batch = collate(drawn, pad_id, accelerator.device)
         # Gradients are averaged across processes only on the last micro-step.
         with accelerator.no_sync(model) if micro < args.grad_accum - 1 else nullcontext():
-            loss = model(**batch).loss
+            loss_sum, n_targets = token_loss(model, batch, args.sliced_head)
+            loss = loss_sum / max(n_targets, 1)  # the mean over the micro-batch's tokens with loss
             accelerator.backward(loss / args.grad_accum)
         step_loss += loss.item() / args.grad_accum
         step_tokens += int(batch["attention_mask"].sum())
+        step_examples += sum(r.get("n_examples", 1) for r in drawn)
     if args.grad_clip:
         accelerator.clip_grad_norm_(model.parameters(), args.grad_clip)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     step_loss = accelerator.reduce(torch.tensor(step_loss, device=accelerator.device), "mean").item()
-    return lr, step_loss, step_tokens
+    return lr, step_loss, step_tokens, step_examples
 
 
 # ---------------------------------------------------------------------------------------------
@@ -650,7 +791,7 @@ def optimisation_step(
 
 
 @torch.no_grad()
-def evaluate(model, eval_set: list[dict], accelerator, batch_size: int, pad_id: int) -> float | None:
+def evaluate(model, eval_set: list[dict], accelerator, batch_size: int, pad_id: int, sliced_head: bool) -> float | None:
     if not eval_set:
         return None
     # Each process scores its share with the bare model: the data-parallel wrapper's forward
@@ -661,9 +802,9 @@ def evaluate(model, eval_set: list[dict], accelerator, batch_size: int, pad_id: 
     mine = eval_set[accelerator.process_index :: accelerator.num_processes]
     for i in range(0, len(mine), batch_size):
         batch = collate(mine[i : i + batch_size], pad_id, accelerator.device)
-        n_targets = (batch["labels"][:, 1:] != -100).sum()
         with accelerator.autocast():
-            total += torch.stack([bare(**batch).loss.float() * n_targets, n_targets.float()])
+            loss_sum, n_targets = token_loss(bare, batch, sliced_head)
+        total += torch.stack([loss_sum.float(), torch.tensor(float(n_targets), device=accelerator.device)])
     bare.train()
     total = accelerator.reduce(total, "sum")
     return (total[0] / total[1]).item()
@@ -715,7 +856,8 @@ def load_checkpoint(path: Path, model, optimizer) -> Progress:
 class Timing:
     train_seconds: float  # evaluation counted apart
     eval_seconds: float
-    tokens: int  # trained on, all processes together
+    tokens: int  # processed, all processes together
+    examples: int  # trained on, all processes together
 
 
 def train(
@@ -724,17 +866,23 @@ def train(
     """Steps from progress.start_step to --steps, adding to progress.history and progress.evals,
     evaluating every --eval-every and checkpointing every --save-every steps and at the end."""
     # The untuned model's held-out loss: the curve's starting point.
-    if not progress.evals and (eval_loss := evaluate(model, data.eval_set, accelerator, args.batch_size, pad_id)) is not None:
+    if (
+        not progress.evals
+        and (eval_loss := evaluate(model, data.eval_set, accelerator, args.batch_size, pad_id, args.sliced_head)) is not None
+    ):
         progress.evals.append({"step": 0, "loss": round(eval_loss, 5)})
     model.train()
     history, evals = progress.history, progress.evals
     bar = tqdm(
         total=args.steps, initial=progress.start_step, disable=not accelerator.is_main_process, dynamic_ncols=True, unit="step"
     )
-    started, tokens_done, eval_seconds = time.time(), 0, 0.0
+    started, tokens_done, examples_done, eval_seconds = time.time(), 0, 0, 0.0
     for step in range(progress.start_step, args.steps):
-        lr, step_loss, step_tokens = optimisation_step(step, model, optimizer, accelerator, data.train_set, pad_id, args)
+        lr, step_loss, step_tokens, step_examples = optimisation_step(
+            step, model, optimizer, accelerator, data.rows, pad_id, args
+        )
         tokens_done += step_tokens * accelerator.num_processes
+        examples_done += step_examples * accelerator.num_processes
         recent = [h["loss"] for h in history[-9:]] + [step_loss]
         smooth = sum(recent) / len(recent)  # the mean of the last 10 steps: one step's loss depends on its examples
         history.append(
@@ -746,16 +894,18 @@ def train(
                 "time": round(time.time() - started, 2),
             }
         )
+        trained_for = time.time() - started - eval_seconds
         postfix = {
             "loss": f"{smooth:.3f}",
             "lr": f"{lr:.1e}",
-            "tok/s": f"{tokens_done / (time.time() - started - eval_seconds):.0f}",
+            "tok/s": f"{tokens_done / trained_for:.0f}",
+            "ex/s": f"{examples_done / trained_for:.2f}",
         }
         if evals:
             postfix["eval"] = f"{evals[-1]['loss']:.3f}"
         if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
             eval_started = time.time()
-            eval_loss = evaluate(model, data.eval_set, accelerator, args.batch_size, pad_id)
+            eval_loss = evaluate(model, data.eval_set, accelerator, args.batch_size, pad_id, args.sliced_head)
             if eval_loss is not None:
                 eval_seconds += time.time() - eval_started
                 evals.append({"step": step + 1, "loss": round(eval_loss, 5)})
@@ -765,7 +915,9 @@ def train(
         if (step + 1) % args.save_every == 0 or step + 1 == args.steps:
             save_checkpoint(checkpoint, step + 1, model, optimizer, progress, accelerator)
     bar.close()
-    return Timing(train_seconds=time.time() - started - eval_seconds, eval_seconds=eval_seconds, tokens=tokens_done)
+    return Timing(
+        train_seconds=time.time() - started - eval_seconds, eval_seconds=eval_seconds, tokens=tokens_done, examples=examples_done
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -822,8 +974,9 @@ def run_summary(
     import transformers
 
     world = accelerator.num_processes
-    examples_per_step = args.batch_size * args.grad_accum * world
-    tokens_per_step = data.n_tokens / len(data.train_set) * args.batch_size * args.grad_accum * world
+    rows_per_step = args.batch_size * args.grad_accum * world
+    examples_per_step = len(data.train_set) / len(data.rows) * rows_per_step
+    tokens_per_step = data.row_tokens / len(data.rows) * rows_per_step
     history, evals = progress.history, progress.evals
     return {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -847,10 +1000,11 @@ def run_summary(
             "dropped_too_long": data.dropped,
             "train_tokens": data.n_tokens,
             "loss_tokens": data.n_targets,
+            "packed": {"rows": len(data.rows), "tokens": data.row_tokens} if args.pack else None,
         },
         "steps": args.steps,
         "resumed_from": progress.start_step or None,
-        "examples_per_step": examples_per_step,
+        "examples_per_step": round(examples_per_step, 2),
         "tokens_per_step": round(tokens_per_step),
         "precision": precision,
         "device": str(accelerator.device),
@@ -860,6 +1014,7 @@ def run_summary(
         "eval_seconds": round(timing.eval_seconds, 1),
         "seconds_per_step": round(timing.train_seconds / max(1, args.steps - progress.start_step), 3),
         "tokens_per_second": round(timing.tokens / max(timing.train_seconds, 1e-9)),
+        "examples_per_second": round(timing.examples / max(timing.train_seconds, 1e-9), 3),
         "loss": {
             "first": window_mean(history, True),
             "last": window_mean(history, False),
@@ -883,7 +1038,8 @@ def write_summary(summary: dict, path: Path) -> None:
     path.write_text(json.dumps(summary, indent=2))
     print(
         f"loss {summary['loss']['first']} -> {summary['loss']['last']} (eval {summary['loss']['eval']}); "
-        f"{summary['seconds_per_step']} s/step, {summary['tokens_per_second']} tokens/s"
+        f"{summary['seconds_per_step']} s/step, {summary['tokens_per_second']} tokens/s, "
+        f"{summary['examples_per_second']} examples/s"
     )
     for e in summary["exports"]:
         print(f"exported {e['kind']}: {e['path']} ({e['bytes'] / 1e6:.1f} MB, {e['seconds']} s)")
@@ -906,13 +1062,14 @@ def main(argv: list[str] | None = None) -> None:
     )
 
     data = load_data(args, tokenizer, base.template_id, base.add_bos)
-    examples_per_step = args.batch_size * args.grad_accum * world
+    rows_per_step = args.batch_size * args.grad_accum * world
     if args.steps is None:
-        args.steps = max(1, math.ceil(args.epochs * len(data.train_set) / examples_per_step))
+        args.steps = max(1, math.ceil(args.epochs * len(data.rows) / rows_per_step))
+    packed = f", packed into {len(data.rows)} sequences ({data.row_tokens} tokens)" if args.pack else ""
     say(
-        f"{len(data.train_set)} training examples ({data.n_tokens} tokens, {data.n_targets} with loss), "
+        f"{len(data.train_set)} training examples ({data.n_tokens} tokens, {data.n_targets} with loss){packed}, "
         f"{len(data.eval_set)} held out, {data.dropped} dropped as longer than {args.max_len}; "
-        f"{args.steps} steps of {examples_per_step} examples"
+        f"{args.steps} steps of {rows_per_step} {'sequences' if args.pack else 'examples'}"
     )
     if main_process:
         write_training_examples(data.train_set, args.out / "training_examples.jsonl")
