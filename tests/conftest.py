@@ -53,6 +53,7 @@ def home_llm_entry(**agent_options: object) -> MockConfigEntry:
     """A Home LLM entry on the bundled model with one conversation agent."""
     return MockConfigEntry(
         domain=DOMAIN,
+        minor_version=2,
         title=BUNDLED_MODEL_TITLE,
         data={CONF_MODEL_SOURCE: SOURCE_BUNDLED},
         subentries_data=[

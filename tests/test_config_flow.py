@@ -13,15 +13,17 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESS_UPDATE, FlowResultType
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import async_capture_events
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.home_llm.const import (
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
     CONF_FILENAME,
+    CONF_IN_CONTEXT_EXAMPLES,
     CONF_LORA_PATH,
     CONF_MODEL_PATH,
     CONF_MODEL_SOURCE,
+    CONF_PROMPT_PRESET,
     CONF_QUANTIZATION,
     CONF_REPO_ID,
     CONF_TEMPERATURE,
@@ -65,7 +67,8 @@ async def test_bundled_model_creates_entry_with_an_agent(hass: HomeAssistant, sc
     entry = result["result"]
     (subentry,) = entry.subentries.values()
     assert subentry.subentry_type == "conversation"
-    assert dict(subentry.data) == DEFAULT_AGENT_OPTIONS
+    # The bundled model's agent starts on the format it was trained on, without examples.
+    assert dict(subentry.data) == {**DEFAULT_AGENT_OPTIONS, CONF_PROMPT_PRESET: "home_llm_v2", CONF_IN_CONTEXT_EXAMPLES: 0}
     await hass.async_block_till_done()
     assert entry.state is config_entries.ConfigEntryState.LOADED
     assert scripted_worker.model_path == str(bundled_model_path()) and scripted_worker.lora_path == str(BUNDLED_ADAPTER)
@@ -268,6 +271,46 @@ async def test_agent_subentry_add_and_reconfigure(hass: HomeAssistant, scripted_
     )
     assert result["type"] is FlowResultType.ABORT and result["reason"] == "reconfigure_successful"
     assert entry.subentries[subentry.subentry_id].data[CONF_TEMPERATURE] == 0.3
+
+
+async def test_agents_of_the_bundled_model_move_to_the_v2_format(hass: HomeAssistant, scripted_worker, tmp_path: Path) -> None:
+    """An entry written by Home LLM with the v1 adapter (1.1): its agents on the v1 format move to
+    v2; examples move from v1's default to none, a user's own number stays; other models keep theirs."""
+    v1_agent = {**DEFAULT_AGENT_OPTIONS, CONF_PROMPT_PRESET: "home_llm", CONF_IN_CONTEXT_EXAMPLES: 4}
+    bundled = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=1,
+        title="Home LLM 135M v1 (bundled)",
+        data={CONF_MODEL_SOURCE: SOURCE_BUNDLED},
+        subentries_data=[
+            {"subentry_type": "conversation", "subentry_id": "a", "title": "A", "data": v1_agent, "unique_id": None},
+            {"subentry_type": "conversation", "subentry_id": "b", "title": "B", "unique_id": None,
+             "data": {**v1_agent, CONF_IN_CONTEXT_EXAMPLES: 2, CONF_TEMPERATURE: 0.7}},
+            {"subentry_type": "conversation", "subentry_id": "c", "title": "C", "unique_id": None,
+             "data": {**v1_agent, CONF_PROMPT_PRESET: "home_v3"}},
+        ],
+    )  # fmt: skip
+    model = tmp_path / "model.gguf"
+    shutil.copy(bundled_model_path(), model)
+    local = MockConfigEntry(
+        domain=DOMAIN,
+        minor_version=1,
+        data={CONF_MODEL_SOURCE: SOURCE_LOCAL_FILE, CONF_MODEL_PATH: str(model)},
+        subentries_data=[
+            {"subentry_type": "conversation", "subentry_id": "d", "title": "D", "data": v1_agent, "unique_id": None}
+        ],
+    )
+    for entry in (bundled, local):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is config_entries.ConfigEntryState.LOADED and entry.minor_version == 2
+    agents = {s.subentry_id: dict(s.data) for e in (bundled, local) for s in e.subentries.values()}
+    assert agents["a"] == {**v1_agent, CONF_PROMPT_PRESET: "home_llm_v2", CONF_IN_CONTEXT_EXAMPLES: 0}
+    assert agents["b"] == {**v1_agent, CONF_PROMPT_PRESET: "home_llm_v2", CONF_IN_CONTEXT_EXAMPLES: 2, CONF_TEMPERATURE: 0.7}
+    assert agents["c"] == {**v1_agent, CONF_PROMPT_PRESET: "home_v3"}  # a published Home model's format, chosen
+    assert agents["d"] == v1_agent
+    assert bundled.title == BUNDLED_MODEL_TITLE
 
 
 async def test_bundled_model_missing_aborts_with_instructions(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -396,11 +396,16 @@ async def test_request_is_the_integrations(hass: HomeAssistant, freezer, scripte
 
 
 @pytest.mark.parametrize(
-    ("flags", "adapter", "examples"),
-    [([], BUNDLED_ADAPTER, 4), (["--lora", "none", "--examples", "0"], None, 0)],
+    ("flags", "adapter", "preset", "examples"),
+    [
+        ([], BUNDLED_ADAPTER, "home_llm_v2", 0),
+        (["--lora", "none", "--preset", "home_llm", "--examples", "2"], None, "home_llm", 2),
+    ],
     ids=["shipped-model", "untuned-base"],
 )
-def test_real_run_on_the_bundled_model(tmp_path: Path, flags: list[str], adapter: Path | None, examples: int) -> None:
+def test_real_run_on_the_bundled_model(
+    tmp_path: Path, flags: list[str], adapter: Path | None, preset: str, examples: int
+) -> None:
     cases = [
         {
             "sentence": "open the garage door",
@@ -441,6 +446,7 @@ def test_real_run_on_the_bundled_model(tmp_path: Path, flags: list[str], adapter
     assert report["model"] == str(bundled_model_path()) and report["lora"] == (str(adapter) if adapter else None)
     assert (
         report["settings"]["template"] == "chatml"
+        and report["settings"]["preset"] == preset  # a default agent's for the bundled model, unless given
         and report["settings"]["examples"] == examples
         and report["settings"]["grammar"]
     )

@@ -15,7 +15,7 @@ from homeassistant.components.homeassistant.exposed_entities import async_expose
 from homeassistant.core import Context, CoreState, HomeAssistant
 from homeassistant.helpers import intent
 
-from custom_components.home_llm.const import CONF_TEMPERATURE
+from custom_components.home_llm.const import BUNDLED_AGENT_OPTIONS, CONF_TEMPERATURE
 
 from .conftest import AGENT_ID, home_llm_entry
 
@@ -26,7 +26,7 @@ EXPOSED = {"light.bed_light", "cover.garage_door"}
 async def _setup_real_agent(hass: HomeAssistant, **options: object):
     for state in hass.states.async_all():
         async_expose_entity(hass, conversation.DOMAIN, state.entity_id, state.entity_id in EXPOSED)
-    entry = home_llm_entry(**options)
+    entry = home_llm_entry(**{**BUNDLED_AGENT_OPTIONS, **options})  # a new agent of the bundled model
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

@@ -378,7 +378,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--cases", type=Path, nargs="+", default=[DEFAULT_CASES], help="case files / data generator JSONL")
     parser.add_argument("--limit", type=int, help="evaluate only the first N cases")
-    parser.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET, help="prompt preset")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help=f"prompt preset (default: the agent's, {defaults.BUNDLED_PRESET} for the bundled model, else {DEFAULT_PRESET})",
+    )
     parser.add_argument(
         "--chat-template",
         choices=["auto", *TEMPLATES, GGUF_TEMPLATE],
@@ -386,7 +390,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="auto: detected from the GGUF, as the integration does",
     )
     parser.add_argument(
-        "--examples", type=int, default=defaults.DEFAULT_IN_CONTEXT_EXAMPLES, help="in-context examples (the agent's default)"
+        "--examples",
+        type=int,
+        help="in-context examples (default: the agent's, "
+        f"{defaults.BUNDLED_IN_CONTEXT_EXAMPLES} for the bundled model, else {defaults.DEFAULT_IN_CONTEXT_EXAMPLES})",
     )
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--top-p", type=float, default=defaults.DEFAULT_TOP_P)
@@ -406,7 +413,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--worker-python", default=sys.executable, help="interpreter with llama-cpp-python for the worker process"
     )
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # A new agent's settings, which depend on the model as in the integration (const.agent_defaults).
+    bundled = args.model is None
+    if args.preset is None:
+        args.preset = defaults.BUNDLED_PRESET if bundled else DEFAULT_PRESET
+    if args.examples is None:
+        args.examples = defaults.BUNDLED_IN_CONTEXT_EXAMPLES if bundled else defaults.DEFAULT_IN_CONTEXT_EXAMPLES
+    return args
 
 
 async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

