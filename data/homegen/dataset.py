@@ -36,8 +36,8 @@ class Config:
     seed: int
     language: str = "en"
     preset: str = "home_llm"
-    # Requests that share one rendered home (the same system prompt): training packs them
-    # into one sequence, so the long prompt is processed once for all of them.
+    # Requests that share one rendered home, written one after another (their prompts differ at
+    # most in the last lines): training packs them, processing what they share once.
     requests_per_home: int = 1
 
 
