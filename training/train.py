@@ -30,7 +30,7 @@ import os
 import platform
 import shutil
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -466,105 +466,146 @@ def encode(messages: list[dict], template_id: str, tokenizer, add_bos: bool, los
 def collate(rows: list[dict], pad_id: int, device) -> dict:
     """Right-pads a batch of examples or packed rows. Padding is masked by position (attention 0,
     label -100), never by token id, so the pad id may equal EOS/<|im_end|> without hiding the stop
-    token from the loss. Packed rows also bring each token's position and request (segment)."""
+    token from the loss. Packed rows also bring each token's position, request (segment) and reach."""
     shape = (len(rows), max(len(r["input_ids"]) for r in rows))
     ids, labels = torch.full(shape, pad_id), torch.full(shape, -100)
     mask = torch.zeros(shape, dtype=torch.long)
     packed = "segments" in rows[0]
-    positions, segments = torch.zeros(shape, dtype=torch.long), torch.full(shape, -1)
+    positions, segments, reach = torch.zeros(shape, dtype=torch.long), torch.full(shape, -1), torch.zeros(shape, dtype=torch.long)
     for i, r in enumerate(rows):
         n = len(r["input_ids"])
         ids[i, :n], labels[i, :n], mask[i, :n] = torch.as_tensor(r["input_ids"]), torch.as_tensor(r["labels"]), 1
         if packed:
-            positions[i, :n], segments[i, :n] = torch.as_tensor(r["positions"]), torch.as_tensor(r["segments"])
+            positions[i, :n], segments[i, :n], reach[i, :n] = r["positions"], r["segments"], r["reach"]
     batch = {"input_ids": ids, "labels": labels, "attention_mask": mask}
     if packed:
-        batch |= {"position_ids": positions, "segments": segments}
+        batch |= {"position_ids": positions, "segments": segments, "reach": reach}
     return {k: v.to(device) for k, v in batch.items()}
 
 
 # ---------------------------------------------------------------------------------------------
 # Shared-prefix packing. The generator writes several requests per rendered home near one another
-# (--requests-per-home); packed, a sequence holds their common prompt once, then each request's
-# own tokens. A request's tokens see the shared prefix and themselves only, and their positions go
-# on from the prefix as if the request were alone, so every token's loss is the unpacked one
-# (tests/test_training.py checks it) for a fraction of the tokens processed.
+# (--requests-per-home). Packed, a sequence holds one request whole (the trunk), then each other
+# request from where its tokens first differ from the trunk's: its system prompt ends with the
+# speaker's room, and a follow-up's changed states come last, so most requests differ only near
+# the end. A request's tokens see the trunk's tokens before that point and their own, and their
+# positions go on from that point as if the request were alone, so every token's loss is the
+# unpacked one (tests/test_training.py checks it) for a fraction of the tokens processed.
 
 
-def shared_prefix(examples: list[dict]) -> int:
-    """The number of leading tokens all examples share, short enough that none of them carries
-    loss and that each example keeps a first token of its own without loss (what the prefix's
-    last token is followed by differs from example to example)."""
-    first = examples[0]["input_ids"]
-    n = min(len(e["input_ids"]) for e in examples) - 1
-    for e in examples[1:]:
-        differs = (e["input_ids"][:n] != first[:n]).nonzero()
-        if len(differs):
-            n = int(differs[0])
-    for e in examples:
-        labelled = (e["labels"][: n + 1] != -100).nonzero()
-        if len(labelled):
-            n = int(labelled[0]) - 1
+def divergence(trunk: dict, e: dict) -> int:
+    """How many of e's leading tokens a row with this trunk can share: the tokens e has in common
+    with the trunk, short enough that e keeps the position that predicts its first labelled token
+    and at least one token of its own."""
+    a, b = trunk["input_ids"], e["input_ids"]
+    n = min(len(a), len(b)) - 1
+    differs = (a[:n] != b[:n]).nonzero()
+    if len(differs):
+        n = int(differs[0])
+    labelled = (e["labels"][: n + 1] != -100).nonzero()
+    if len(labelled):
+        n = int(labelled[0]) - 1
     return max(n, 0)
 
 
-def make_row(examples: list[dict], n_prefix: int) -> dict:
-    """One packed sequence: the shared prefix (segment 0), then each example's rest (segments 1, 2...)."""
-    rests = [(e["input_ids"][n_prefix:], e["labels"][n_prefix:]) for e in examples]
+def make_row(trunk: dict, others: list[tuple[dict, int]]) -> dict:
+    """One packed sequence: the trunk whole (segment 0), then each other example from its
+    divergence point on (segments 1, 2...). reach: how many of the trunk's tokens a token sees."""
+    parts = [(trunk, 0), *others]
     return {
-        "input_ids": torch.cat([examples[0]["input_ids"][:n_prefix], *(ids for ids, _ in rests)]),
-        "labels": torch.cat([examples[0]["labels"][:n_prefix], *(labels for _, labels in rests)]),
-        "positions": torch.cat([torch.arange(n_prefix), *(torch.arange(n_prefix, n_prefix + len(ids)) for ids, _ in rests)]),
-        "segments": torch.cat(
-            [torch.zeros(n_prefix, dtype=torch.long), *(torch.full((len(ids),), k + 1) for k, (ids, _) in enumerate(rests))]
-        ),
-        "n_examples": len(examples),
+        "input_ids": torch.cat([e["input_ids"][d:] for e, d in parts]),
+        "labels": torch.cat([e["labels"][d:] for e, d in parts]),
+        "positions": torch.cat([torch.arange(d, len(e["input_ids"])) for e, d in parts]),
+        "segments": torch.cat([torch.full((len(e["input_ids"]) - d,), k) for k, (e, d) in enumerate(parts)]),
+        "reach": torch.cat([torch.full((len(e["input_ids"]) - d,), d) for e, d in parts]),
+        "n_examples": len(parts),
     }
 
 
 def pack(examples: list[dict], pack_len: int, min_shared: float = 0.5, open_rows: int = 4) -> list[dict]:
-    """The examples as packed rows of at most pack_len tokens. The generator writes a home's
-    requests near one another (a follow-up's states or the speaker's room at the end of the
-    prompt may differ; a request that needed a home of its own comes in between): an example
-    joins one of the last open_rows rows when they share at least min_shared of its tokens and
-    it fits, else it starts a row."""
+    """The examples as packed rows of at most pack_len tokens. A home's requests come near one
+    another (a request that needed a home of its own may come in between): an example joins one of
+    the last open_rows rows when it shares at least min_shared of its tokens with that row's trunk
+    and fits, else it starts a row as its trunk."""
     rows: list[dict] = []
-    recent: list[tuple[list[dict], int]] = []  # the open rows: (examples, shared prefix)
+    recent: list[tuple[dict, list[tuple[dict, int]], int]] = []  # open rows: (trunk, others, tokens)
     for e in examples:
         for k in range(len(recent) - 1, -1, -1):
-            group = [*recent[k][0], e]
-            n = shared_prefix(group)
-            if n >= min_shared * len(e["input_ids"]) and n + sum(len(x["input_ids"]) - n for x in group) <= pack_len:
-                recent[k] = (group, n)
+            trunk, others, length = recent[k]
+            d = divergence(trunk, e)
+            if d >= min_shared * len(e["input_ids"]) and length + len(e["input_ids"]) - d <= pack_len:
+                others.append((e, d))
+                recent[k] = (trunk, others, length + len(e["input_ids"]) - d)
                 break
         else:
-            recent.append(([e], shared_prefix([e])))
+            recent.append((e, [], len(e["input_ids"])))
             if len(recent) > open_rows:
-                rows.append(make_row(*recent.pop(0)))
-    rows.extend(make_row(*r) for r in recent)
+                trunk, others, _ = recent.pop(0)
+                rows.append(make_row(trunk, others))
+    rows.extend(make_row(trunk, others) for trunk, others, _ in recent)
     return rows
 
 
-def attention_masks(segments: torch.Tensor, positions: torch.Tensor, config) -> torch.Tensor | dict:
-    """The 4D masks (batch, 1, query, key) of packed rows, which transformers' Llama and Gemma 3
-    use as given: causal, and a token sees the shared prefix (segment 0) and its own request.
-    Padding (segment -1) sees the prefix and padding, so that no row of the mask is empty. Models
-    with sliding-window layers (Gemma 3) get a second mask whose window counts positions."""
-    length = segments.shape[1]
-    causal = torch.ones(length, length, dtype=torch.bool, device=segments.device).tril()
-    query, key = segments[:, :, None], segments[:, None, :]
-    full = causal & ((key == 0) | (key == query))
-    masks = {"full_attention": full}
-    window = getattr(config, "sliding_window", None)
-    if window and "sliding_attention" in (getattr(config, "layer_types", None) or ()):
-        masks["sliding_attention"] = full & (positions[:, :, None] - positions[:, None, :] < window)
-    implementation = config._attn_implementation
-    if implementation == "eager":  # added to the attention scores
-        masks = {k: torch.zeros(m.shape).masked_fill(~m, torch.finfo(torch.float32).min).to(m.device) for k, m in masks.items()}
-    elif implementation != "sdpa":
-        raise SystemExit(f"--pack needs sdpa or eager attention, not {implementation}")
-    masks = {k: m[:, None] for k, m in masks.items()}
-    return masks if len(masks) > 1 else masks["full_attention"]
+def packed_layout(segments: torch.Tensor, positions: torch.Tensor, reach: torch.Tensor, window: int | None) -> list[tuple]:
+    """Where each request of a batch of packed rows sits and what it sees: per request (row,
+    start, end, reach, visible, windowed). Its queries are tokens start..end; its keys the trunk's
+    first `reach` tokens, then its own; visible is causal by position, windowed also within
+    `window` positions (Gemma 3's sliding-window layers). Padding (segment -1) is in none."""
+    layout = []
+    for b in range(segments.shape[0]):
+        for k in range(int(segments[b].max()) + 1):
+            where = (segments[b] == k).nonzero().squeeze(1)
+            start, end = int(where[0]), int(where[-1]) + 1
+            r = int(reach[b, start])
+            query = positions[b, start:end, None]
+            key = torch.cat([positions[b, :r], positions[b, start:end]])[None, :]
+            visible = query >= key
+            windowed = visible & (query - key < window) if window else None
+            layout.append((b, start, end, r, visible[None, None], windowed if windowed is None else windowed[None, None]))
+    return layout
+
+
+def segment_attention(module, query, key, value, attention_mask, dropout=0.0, scaling=None, sliding_window=None, **kwargs):
+    """Attention over packed rows, request by request (an attention function for transformers'
+    AttentionInterface, used with packed_layout): each request's queries against the trunk's keys it
+    sees and its own, instead of the whole row against the whole row under a mask. With many
+    short requests after one long prompt that is a fraction of the work, and it stays linear in
+    the number of requests where a row-wide mask grows with the square of the row's length."""
+    layout = kwargs.get("packed_layout")
+    if layout is None:  # an unpacked batch (held-out loss): attention as usual
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
+    from transformers.integrations.sdpa_attention import repeat_kv
+
+    groups = query.shape[1] // key.shape[1]
+    key, value = repeat_kv(key, groups), repeat_kv(value, groups)
+    out = query.new_zeros(query.shape)
+    for b, start, end, r, visible, windowed in layout:
+        keys = torch.cat([key[b, :, :r], key[b, :, start:end]], dim=1)[None]
+        values = torch.cat([value[b, :, :r], value[b, :, start:end]], dim=1)[None]
+        mask = windowed if sliding_window else visible
+        out[b, :, start:end] = torch.nn.functional.scaled_dot_product_attention(
+            query[b : b + 1, :, start:end], keys, values, attn_mask=mask, dropout_p=dropout, scale=scaling
+        )[0]
+    return out.transpose(1, 2).contiguous(), None
+
+
+SEGMENT_ATTENTION = "home_llm_segments"
+
+
+@contextmanager
+def attention_by_segment(config):
+    """The model attends request by request (segment_attention) inside the block. Registered as an
+    attention function without a mask function, so transformers builds no row-wide mask."""
+    from transformers import AttentionInterface
+
+    AttentionInterface.register(SEGMENT_ATTENTION, segment_attention)
+    before, config._attn_implementation = config._attn_implementation, SEGMENT_ATTENTION
+    try:
+        yield
+    finally:
+        config._attn_implementation = before
 
 
 def token_loss(model, batch: dict, sliced_head: bool) -> tuple[torch.Tensor, int]:
@@ -575,17 +616,19 @@ def token_loss(model, batch: dict, sliced_head: bool) -> tuple[torch.Tensor, int
     (262k-token vocabulary)."""
     targets = batch["labels"][:, 1:]  # what each position predicts
     inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    attention = nullcontext()
     if "segments" in batch:
         config = model.config if hasattr(model, "config") else model.module.config
-        inputs |= {
-            "attention_mask": attention_masks(batch["segments"], batch["position_ids"], config),
-            "position_ids": batch["position_ids"],
-        }
-    if sliced_head:
-        keep = (targets != -100).any(0).nonzero().squeeze(1)
-        logits, targets = model(**inputs, logits_to_keep=keep).logits, targets[:, keep]
-    else:
-        logits = model(**inputs).logits[:, :-1]
+        window = getattr(config, "sliding_window", None) if "sliding_attention" in (getattr(config, "layer_types", None) or ()) else None
+        layout = packed_layout(batch["segments"], batch["position_ids"], batch["reach"], window)
+        inputs = {"input_ids": batch["input_ids"], "position_ids": batch["position_ids"], "packed_layout": layout}
+        attention = attention_by_segment(config)
+    with attention:
+        if sliced_head:
+            keep = (targets != -100).any(0).nonzero().squeeze(1)
+            logits, targets = model(**inputs, logits_to_keep=keep).logits, targets[:, keep]
+        else:
+            logits = model(**inputs).logits[:, :-1]
     loss = torch.nn.functional.cross_entropy(
         logits.float().flatten(0, 1), targets.long().flatten(), ignore_index=-100, reduction="sum"
     )
