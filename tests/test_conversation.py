@@ -208,6 +208,30 @@ async def test_generation_failure_answers_with_the_translated_sentence(hass: Hom
     assert "Generation failed: the model process died (SIGSEGV)" in caplog.text
 
 
+async def test_strange_attribute_values_still_get_an_answer(hass: HomeAssistant, scripted_agent) -> None:
+    # A third-party media player reports its volume as a word and its title as a list.
+    players = [s.entity_id for s in hass.states.async_all("media_player")]
+    assert players, "the demo home has media players"
+    hass.states.async_set(players[0], "playing", {"volume_level": "loud", "media_title": ["a", "b"], "friendly_name": "Odd"})
+    scripted_agent.replies = ["Hello again."]
+    result = await ask(hass, "hello")
+    assert result.response.speech["plain"]["speech"] == "Hello again."
+    prompt = scripted_agent.requests[-1]["prompt"]
+    (line,) = [line for line in prompt.splitlines() if line.startswith(f"{players[0]} ") and "playing" in line]
+    assert "loud" not in line and "vol=" not in line, line
+
+
+async def test_any_failure_inside_a_request_is_answered_and_logged(hass: HomeAssistant, scripted_agent, caplog) -> None:
+    scripted_agent.replies = [RuntimeError("unexpected"), "Hello again."]
+    result = await ask(hass, "hello")
+    assert result.response.response_type == intent.IntentResponseType.ERROR
+    speech = result.response.speech["plain"]["speech"]
+    assert speech == translated_exception("request_failed", error="RuntimeError: unexpected")
+    assert "Request 'hello'" in caplog.text and "Traceback" in caplog.text
+    result = await ask(hass, "hello")  # the next request is unaffected
+    assert result.response.speech["plain"]["speech"] == "Hello again."
+
+
 async def test_prompt_that_cannot_be_rendered_is_the_same_translated_error(hass: HomeAssistant, scripted_agent) -> None:
     # The model file's own chat template was chosen, but the file has none.
     runtime = hass.config_entries.async_entries(DOMAIN)[0].runtime_data

@@ -146,6 +146,30 @@ def test_device_name_with_a_fence_cannot_inject_calls() -> None:
     assert all("`" not in line for line in prompt.splitlines() if line.startswith("light.evil"))
 
 
+# Values a third-party integration may put in any attribute the prompt shows.
+ODD_VALUES = ["loud", None, [1, 2], {"a": 1}, float("nan"), float("inf"), 1e308, -1, "", True, "```"]
+SHOWN_ATTRIBUTES = [
+    "brightness", "rgb_color", "color_temp_kelvin", "percentage", "current_position", "temperature",
+    "current_temperature", "humidity", "fan_mode", "mode", "media_title", "volume_level", "unit_of_measurement",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("preset", ["home_llm", "home_llm_v2", "home_v3"])
+def test_odd_attribute_values_render_neutrally(preset: str) -> None:
+    """Any value in any shown attribute renders; one of the wrong type or range is left out
+    (a string volume_level used to raise TypeError), never a number past its range."""
+    for key in SHOWN_ATTRIBUTES:
+        for value in ODD_VALUES:
+            odd = Entity("media_player.odd", "Odd Player", "playing", {key: value})
+            prompt = render_system_prompt(Home((odd, *FIXTURE_HOME.entities)), now=NOW, preset=preset)
+            line = next(line for line in prompt.splitlines() if "media_player.odd" in line and "playing" in line)
+            assert "nan" not in line.lower() and "inf" not in line.lower() and "`" not in line, (key, value, line)
+            assert not any(len(word) > 12 and word.strip("%K°C=").isdigit() for word in line.split()), (key, value, line)
+    well_formed = Entity("media_player.tv", "TV", "playing", {"volume_level": 0.35, "media_title": "News"})
+    prompt = render_system_prompt(Home((well_formed,)), now=NOW, preset="home_llm_v2")
+    assert "media_player.tv playing 'News' vol=35" in prompt
+
+
 def test_grammar_names_only_exposed_entities_and_allowed_services() -> None:
     grammar = build_grammar(FIXTURE_HOME)
     assert '"lock.front_door"' in grammar and '"light.garage"' not in grammar

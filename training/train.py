@@ -619,7 +619,11 @@ def token_loss(model, batch: dict, sliced_head: bool) -> tuple[torch.Tensor, int
     attention = nullcontext()
     if "segments" in batch:
         config = model.config if hasattr(model, "config") else model.module.config
-        window = getattr(config, "sliding_window", None) if "sliding_attention" in (getattr(config, "layer_types", None) or ()) else None
+        window = (
+            getattr(config, "sliding_window", None)
+            if "sliding_attention" in (getattr(config, "layer_types", None) or ())
+            else None
+        )
         layout = packed_layout(batch["segments"], batch["position_ids"], batch["reach"], window)
         inputs = {"input_ids": batch["input_ids"], "position_ids": batch["position_ids"], "packed_layout": layout}
         attention = attention_by_segment(config)

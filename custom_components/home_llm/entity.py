@@ -80,10 +80,20 @@ class HomeLLMEntity(Entity):
         try:
             home, request = self._build(user_input, chat_log, options)
             output = await self._async_generate(request, options, user_input, chat_log, asked_at)
+            outcome = await self._async_act(home, output.text, user_input.context)
         except HomeAssistantError as err:
             # A voice user must hear something: the translated message is the answer.
             return _error_result(user_input, chat_log, str(err))
-        outcome = await self._async_act(home, output.text, user_input.context)
+        except Exception as err:
+            # Whatever goes wrong inside one request (a bug, a home stranger than we thought of)
+            # is that request's answer, with the cause in the log, not a traceback for the caller.
+            LOGGER.exception("Request %r (conversation %s) failed", user_input.text, chat_log.conversation_id)
+            failed = HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="request_failed",
+                translation_placeholders={"error": f"{type(err).__name__}: {err}"},
+            )
+            return _error_result(user_input, chat_log, str(failed))
         self._record(chat_log, outcome)
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 

@@ -98,42 +98,62 @@ def render_state(
     attrs = entity.attributes
     parts = [clean_text(entity.state)]
 
-    def show(key: str) -> bool:
-        return key in attributes and attrs.get(key) is not None
+    def text(key: str) -> str | None:
+        """The attribute as one clean line if it is a string (or a whole number), else None."""
+        value = attrs.get(key) if key in attributes else None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return None
+        return clean_text(value) or None
 
-    if show("brightness"):
-        parts.append(f"{round(attrs['brightness'] * 100 / 255)}%")
-    if show("rgb_color"):
-        red, green, blue = (int(c) for c in attrs["rgb_color"])
-        rgb = (red, green, blue)
+    def number(key: str, low: float = -1e6, high: float = 1e6) -> float | None:
+        """The attribute if it is a real number in [low, high], else None: attributes come from
+        third-party integrations, and a value of another type or range is left out."""
+        value = attrs.get(key) if key in attributes else None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            return None  # also NaN, which no comparison admits
+        return value
+
+    if (brightness := number("brightness", 0, 255)) is not None:
+        parts.append(f"{round(brightness * 100 / 255)}%")
+    if (rgb := _rgb(attrs.get("rgb_color") if "rgb_color" in attributes else None)) is not None:
         parts.append(nearest_color_name(rgb) if compact else f"{nearest_color_name(rgb)} {rgb}")
-    if show("color_temp_kelvin"):
-        parts.append(f"{attrs['color_temp_kelvin']}K")
-    if show("percentage"):
-        parts.append(f"{attrs['percentage']}%")
-    if show("current_position"):
-        parts.append(f"{'at' if compact else 'position'} {attrs['current_position']}%")
-    if show("temperature"):
-        parts.append(f"{_number(attrs['temperature'])}{temperature_unit}")
-    if show("current_temperature"):
-        parts.append(f"{'now' if compact else 'currently'} {_number(attrs['current_temperature'])}{temperature_unit}")
-    if show("humidity"):
-        parts.append(f"{_number(attrs['humidity'])}%")
-    if show("fan_mode"):
-        parts.append(f"fan {clean_text(attrs['fan_mode'])}")
-    if show("mode"):
-        parts.append(f"mode {clean_text(attrs['mode'])}")
-    if show("media_title"):
-        parts.append(f"'{clean_text(attrs['media_title'])}'")
-    if show("volume_level"):
-        parts.append(f"vol={round(attrs['volume_level'] * 100)}")
-    if show("unit_of_measurement"):
-        parts[0] = f"{parts[0]} {clean_text(attrs['unit_of_measurement'])}"
+    if (kelvin := number("color_temp_kelvin", 0, 100_000)) is not None:
+        parts.append(f"{_number(kelvin)}K")
+    if (percentage := number("percentage", 0, 100)) is not None:
+        parts.append(f"{_number(percentage)}%")
+    if (position := number("current_position", 0, 100)) is not None:
+        parts.append(f"{'at' if compact else 'position'} {_number(position)}%")
+    if (target := number("temperature")) is not None:
+        parts.append(f"{_number(target)}{temperature_unit}")
+    if (current := number("current_temperature")) is not None:
+        parts.append(f"{'now' if compact else 'currently'} {_number(current)}{temperature_unit}")
+    if (humidity := number("humidity", 0, 100)) is not None:
+        parts.append(f"{_number(humidity)}%")
+    if (fan_mode := text("fan_mode")) is not None:
+        parts.append(f"fan {fan_mode}")
+    if (mode := text("mode")) is not None:
+        parts.append(f"mode {mode}")
+    if (title := text("media_title")) is not None:
+        parts.append(f"'{title}'")
+    if (volume := number("volume_level", 0, 1)) is not None:
+        parts.append(f"vol={round(volume * 100)}")
+    if (unit := text("unit_of_measurement")) is not None:
+        parts[0] = f"{parts[0]} {unit}"
     known = set(DEFAULT_ATTRIBUTES)
     for key in attributes:  # extra attributes the user chose to expose
         if key not in known and attrs.get(key) is not None:
             parts.append(f"{key}={clean_text(attrs[key])}")
     return (" " if compact else ";").join(parts)
+
+
+def _rgb(value: object) -> tuple[int, int, int] | None:
+    """An (r, g, b) colour of three numbers 0-255, else None."""
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        return None
+    if not all(isinstance(c, (int, float)) and not isinstance(c, bool) and 0 <= c <= 255 for c in value):
+        return None
+    red, green, blue = (int(c) for c in value)
+    return red, green, blue
 
 
 def _number(value: object) -> str:
