@@ -17,7 +17,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import intent
 
-from custom_components.home_llm.const import DOMAIN
+from custom_components.home_llm.const import CONF_CONFIRM_RISKY_ACTIONS, DOMAIN
 from home_llm_core.worker_client import WorkerCrashedError
 
 from .conftest import AGENT_ID, home_llm_entry
@@ -160,10 +160,66 @@ async def test_partly_done_says_what_ran_and_what_did_not(hass: HomeAssistant, s
 
 async def test_reply_says_what_ran_when_the_sentence_names_something_else(hass: HomeAssistant, scripted_agent) -> None:
     """An untuned model may say one thing and call another: the user hears what happened."""
-    scripted_agent.replies = [reply("Turning on the coffee machine.", call("cover.open_cover", "cover.garage_door"))]
+    scripted_agent.replies = [reply("Turning on the coffee machine.", call("cover.open_cover", "cover.hall_window"))]
     result = await ask(hass, "turn on the coffee machine")
-    assert hass.states.get("cover.garage_door").state == "open"
+    assert hass.states.get("cover.hall_window").state in ("open", "opening")
+    assert result.response.speech["plain"]["speech"] == "Opened the Hall Window."
+
+
+async def say(hass: HomeAssistant, text: str, conversation_id: str | None = None):
+    return await conversation.async_converse(hass, text, conversation_id, Context(), language="en", agent_id=AGENT_ID)
+
+
+async def test_risky_action_waits_for_a_yes(hass: HomeAssistant, scripted_agent) -> None:
+    """The same model opening the garage door instead: the agent asks, and acts on a yes."""
+    scripted_agent.replies = [reply("Turning on the coffee machine.", call("cover.open_cover", "cover.garage_door"))]
+    result = await say(hass, "turn on the coffee machine")
+    assert result.response.speech["plain"]["speech"] == "Open the Garage Door?"
+    assert result.continue_conversation  # a voice satellite listens for the answer
+    assert hass.states.get("cover.garage_door").state == "closed"
+    result = await say(hass, "Yes, please.", result.conversation_id)
+    assert hass.states.get("cover.garage_door").state in ("open", "opening")
     assert result.response.speech["plain"]["speech"] == "Opened the Garage Door."
+    assert len(scripted_agent.requests) == 1  # the yes went to no model
+
+
+async def test_risky_action_not_confirmed_does_not_run(hass: HomeAssistant, scripted_agent) -> None:
+    async_expose_entity(hass, conversation.DOMAIN, "lock.front_door", True)
+    unlock = reply("Unlocking.", call("lock.unlock", "lock.front_door"))
+    scripted_agent.replies = [unlock, unlock, "Hello again.", "Hello again."]
+    # A no.
+    first = await say(hass, "unlock the front door")
+    assert first.response.speech["plain"]["speech"] == "Unlock the Front Door?"
+    result = await say(hass, "no", first.conversation_id)
+    assert result.response.speech["plain"]["speech"] == "Okay, I left it as it was."
+    # Something else than yes or no is a new request, and the question lapses.
+    second = await say(hass, "unlock the front door")
+    result = await say(hass, "hello", second.conversation_id)
+    assert result.response.speech["plain"]["speech"] == "Hello again."
+    result = await say(hass, "yes", second.conversation_id)
+    assert result.response.speech["plain"]["speech"] == "Hello again."
+    # Nothing of it ran.
+    assert hass.states.get("lock.front_door").state == "locked"
+
+
+async def test_risky_and_safe_calls_together(hass: HomeAssistant, scripted_agent) -> None:
+    async_expose_entity(hass, conversation.DOMAIN, "lock.front_door", True)
+    scripted_agent.replies = [reply("ok", call("cover.close_cover", "cover.hall_window"), call("lock.unlock", "lock.front_door"))]
+    result = await say(hass, "close the hall window and unlock the front door")
+    assert result.response.speech["plain"]["speech"] == "Closed the Hall Window. Unlock the Front Door?"
+    assert hass.states.get("cover.hall_window").state in ("closed", "closing")
+    assert hass.states.get("lock.front_door").state == "locked"
+
+
+async def test_risky_actions_run_at_once_when_the_option_is_off(hass: HomeAssistant, demo_home: None, scripted_worker) -> None:
+    entry = home_llm_entry(**{CONF_CONFIRM_RISKY_ACTIONS: False})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    scripted_worker.replies = [reply("Opening the garage door.", call("cover.open_cover", "cover.garage_door"))]
+    result = await say(hass, "open the garage door")
+    assert hass.states.get("cover.garage_door").state in ("open", "opening")
+    assert result.response.speech["plain"]["speech"] == "Opening the garage door."
 
 
 async def test_calls_and_results_are_recorded_in_the_chat_log(hass: HomeAssistant, scripted_agent) -> None:

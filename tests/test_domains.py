@@ -114,8 +114,11 @@ async def test_disarming_needs_no_code_the_alarm_has_none(hass: HomeAssistant, n
     await conversation.async_converse(hass, "arm the alarm", None, Context(), language="en", agent_id=AGENT_ID)
     assert hass.states.get("alarm_control_panel.home_alarm").state == "armed_home"
     result = await conversation.async_converse(hass, "disarm the alarm", None, Context(), language="en", agent_id=AGENT_ID)
+    assert result.response.speech["plain"]["speech"] == "Disarm the Home Alarm?"  # a risky action waits for a yes
+    assert hass.states.get("alarm_control_panel.home_alarm").state == "armed_home"
+    result = await conversation.async_converse(hass, "yes", result.conversation_id, Context(), language="en", agent_id=AGENT_ID)
     assert hass.states.get("alarm_control_panel.home_alarm").state == "disarmed"
-    assert result.response.speech["plain"]["speech"] == "Disarming the home alarm."
+    assert result.response.speech["plain"]["speech"] == "Disarmed the Home Alarm."
 
 
 # --- validation and grammar, without Home Assistant --------------------------------------------

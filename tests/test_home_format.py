@@ -13,6 +13,7 @@ from home_llm_core.home_format import (
     Entity,
     Home,
     ModelCall,
+    ServiceCall,
     build_grammar,
     parse_reply,
     render_reply,
@@ -20,6 +21,7 @@ from home_llm_core.home_format import (
     to_model_call,
     validate_calls,
 )
+from home_llm_core.home_format.risky import confirmation_question, risky_verb, yes_or_no
 
 from .fixture_home import FIXTURE_HOME, NOW
 
@@ -182,3 +184,44 @@ def test_home_case_file_shape_round_trips() -> None:
     data = json.loads(json.dumps(FIXTURE_HOME.to_dict()))
     assert data["entities"][0]["entity_id"] == FIXTURE_HOME.entities[0].entity_id
     assert Home.from_dict(data) == FIXTURE_HOME
+
+
+def test_risky_calls_are_unlocking_opening_a_garage_or_gate_and_disarming() -> None:
+    home = Home(
+        (
+            Entity("cover.garage", "Garage Door", "closed", {"device_class": "garage"}),
+            Entity("cover.gate", "Side Gate", "closed", {"device_class": "gate"}),
+            Entity("cover.blind", "Blind", "closed", {"device_class": "blind"}),
+            Entity("lock.front", "Front Door", "locked"),
+            Entity("alarm_control_panel.home", "Home Alarm", "armed_away"),
+        )
+    )
+    risky = [
+        ServiceCall("cover", "open_cover", "cover.garage"),
+        ServiceCall("cover", "set_cover_position", "cover.gate", {"position": 40}),
+        ServiceCall("lock", "unlock", "lock.front"),
+        ServiceCall("alarm_control_panel", "alarm_disarm", "alarm_control_panel.home"),
+    ]
+    safe = [
+        ServiceCall("cover", "open_cover", "cover.blind"),
+        ServiceCall("cover", "close_cover", "cover.garage"),
+        ServiceCall("cover", "set_cover_position", "cover.gate", {"position": 0}),
+        ServiceCall("lock", "lock", "lock.front"),
+        ServiceCall("alarm_control_panel", "alarm_arm_away", "alarm_control_panel.home"),
+    ]
+    assert all(risky_verb(home, c) for c in risky)
+    assert not any(risky_verb(home, c) for c in safe)
+    question = confirmation_question(home, risky[:3])
+    assert question == "Open the Garage Door, open the Side Gate and unlock the Front Door?"
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("yes", True), ("Yes, please.", True), ("yeah", True), ("ok thanks", True), ("go ahead", True), ("Do it!", True),
+        ("no", False), ("No thanks", False), ("cancel", False), ("don't", False), ("never mind", False),
+        ("yes open the garage and the gate", None), ("turn on the light", None), ("", None),
+    ],
+)  # fmt: skip
+def test_yes_or_no(text: str, answer: bool | None) -> None:
+    assert yes_or_no(text) is answer

@@ -25,6 +25,7 @@ from homeassistant.helpers import selector
 from .const import (
     CHAT_TEMPLATE_AUTO,
     CONF_CHAT_TEMPLATE,
+    CONF_CONFIRM_RISKY_ACTIONS,
     CONF_CONTEXT_LENGTH,
     CONF_EXTRA_ATTRIBUTES,
     CONF_FILENAME,
@@ -312,6 +313,7 @@ def _agent_schema(values: dict[str, Any], name: str | None = None) -> vol.Schema
             vol.Required(CONF_MAX_TOKENS, default=values[CONF_MAX_TOKENS]): _int_box(16, 2048),
             vol.Required(CONF_USE_GRAMMAR, default=values[CONF_USE_GRAMMAR]): bool,
             vol.Required(CONF_REMEMBER_TURNS, default=values[CONF_REMEMBER_TURNS]): _int_box(0, 10),
+            vol.Required(CONF_CONFIRM_RISKY_ACTIONS, default=values[CONF_CONFIRM_RISKY_ACTIONS]): bool,
             vol.Required(CONF_EXTRA_ATTRIBUTES, default=values[CONF_EXTRA_ATTRIBUTES]): selector.SelectSelector(
                 selector.SelectSelectorConfig(options=list(DEFAULT_ATTRIBUTES), multiple=True, custom_value=True)
             ),

@@ -51,6 +51,7 @@ CONF_IN_CONTEXT_EXAMPLES = "in_context_examples"
 CONF_EXTRA_ATTRIBUTES = "extra_attributes"
 CONF_USE_GRAMMAR = "use_grammar"
 CONF_REMEMBER_TURNS = "remember_turns"
+CONF_CONFIRM_RISKY_ACTIONS = "confirm_risky_actions"  # unlock, open a garage door or gate, disarm: ask first
 
 DEFAULT_AGENT_NAME = "Home LLM"
 DEFAULT_AGENT_OPTIONS: dict[str, Any] = {
@@ -63,6 +64,7 @@ DEFAULT_AGENT_OPTIONS: dict[str, Any] = {
     CONF_EXTRA_ATTRIBUTES: list(DEFAULT_ATTRIBUTES),
     CONF_USE_GRAMMAR: DEFAULT_USE_GRAMMAR,
     CONF_REMEMBER_TURNS: DEFAULT_REMEMBER_TURNS,
+    CONF_CONFIRM_RISKY_ACTIONS: True,
 }
 
 # What an agent of the bundled model starts with: the format Home LLM v2 was trained on.

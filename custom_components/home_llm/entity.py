@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from homeassistant.components import conversation
@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 from . import HomeLLMConfigEntry
 from .actions import CallResult, async_run_calls
 from .const import (
+    CONF_CONFIRM_RISKY_ACTIONS,
     CONF_EXTRA_ATTRIBUTES,
     CONF_IN_CONTEXT_EXAMPLES,
     CONF_MAX_TOKENS,
@@ -34,9 +35,32 @@ from .const import (
     agent_defaults,
 )
 from .exposed_home import area_of_device, snapshot_home
-from .home_llm_core.home_format import Home, Interpretation, ModelRequest, build_request, interpret_reply
+from .home_llm_core.home_format import (
+    Home,
+    Interpretation,
+    ModelRequest,
+    ParsedReply,
+    ServiceCall,
+    build_request,
+    interpret_reply,
+    to_model_call,
+    validate_calls,
+)
+from .home_llm_core.home_format.risky import confirmation_question, risky_verb, yes_or_no
 from .home_llm_core.worker_client import GenerationResult, WorkerError
 from .replies import compose_reply
+
+# How long a risky action waits for its yes.
+CONFIRMATION_WINDOW_S = 120.0
+DECLINED = "Okay, I left it as it was."
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCalls:
+    """Risky calls that wait for the user's yes in one conversation (home_format/risky.py)."""
+
+    calls: list[ServiceCall]
+    asked_at: float  # time.monotonic()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +80,7 @@ class HomeLLMEntity(Entity):
 
     def __init__(self, entry: HomeLLMConfigEntry, subentry: ConfigSubentry) -> None:
         self.entry = entry
+        self._pending: dict[str, PendingCalls] = {}  # conversation id -> calls waiting for a yes
         self.subentry = subentry
         self._attr_unique_id = subentry.subentry_id
         self._attr_device_info = dr.DeviceInfo(
@@ -77,10 +102,18 @@ class HomeLLMEntity(Entity):
         """Answer one message: build the request, generate, act on the output, record it."""
         options = self.agent_options
         asked_at = time.monotonic()
+        pending = self._pending.pop(chat_log.conversation_id, None)
+        if pending and asked_at - pending.asked_at < CONFIRMATION_WINDOW_S:
+            answer = yes_or_no(user_input.text)
+            if answer is not None:  # anything else is a new request, and the question lapses
+                self._record(chat_log, await self._async_confirmed(pending, answer, user_input.context))
+                return conversation.async_get_result_from_chat_log(user_input, chat_log)
         try:
             home, request = self._build(user_input, chat_log, options)
             output = await self._async_generate(request, options, user_input, chat_log, asked_at)
-            outcome = await self._async_act(home, output.text, user_input.context)
+            outcome = await self._async_act(
+                home, output.text, user_input.context, chat_log.conversation_id, options[CONF_CONFIRM_RISKY_ACTIONS]
+            )
         except HomeAssistantError as err:
             # A voice user must hear something: the translated message is the answer.
             return _error_result(user_input, chat_log, str(err))
@@ -164,12 +197,33 @@ class HomeLLMEntity(Entity):
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)
         return result
 
-    async def _async_act(self, home: Home, output: str, context: Context) -> Outcome:
-        """Run what validates of the model's output, with the user's context; log what was refused."""
+    async def _async_act(self, home: Home, output: str, context: Context, conversation_id: str, confirm_risky: bool) -> Outcome:
+        """Run what validates of the model's output, with the user's context; log what was
+        refused. With confirm_risky, risky calls wait for a yes and the reply asks for it."""
         interpretation = interpret_reply(home, output)
         for rejection in interpretation.rejected:
             LOGGER.info("Refused %s on %s: %s", rejection.call.service, rejection.call.target, rejection.reason)
-        results = await async_run_calls(self.hass, interpretation.calls, context)
+        held = [c for c in interpretation.calls if confirm_risky and risky_verb(home, c)]
+        results = await async_run_calls(self.hass, [c for c in interpretation.calls if c not in held], context)
+        if not held:
+            return Outcome(interpretation, results, compose_reply(home, interpretation, results))
+        self._pending[conversation_id] = PendingCalls(held, time.monotonic())
+        LOGGER.info("Asking before %s", ", ".join(f"{c.name} on {c.entity_id}" for c in held))
+        # The model's sentence may claim the held action as done: the reply says what ran, then asks.
+        said = compose_reply(home, replace(interpretation, parsed=replace(interpretation.parsed, sentence="")), results)
+        question = confirmation_question(home, held)
+        return Outcome(interpretation, results, f"{said} {question}" if results or interpretation.rejected else question)
+
+    async def _async_confirmed(self, pending: PendingCalls, answer: bool, context: Context) -> Outcome:
+        """The user's yes or no to risky calls: on a yes they run if they still validate."""
+        no_calls = ParsedReply(sentence="", calls=[], problems=[])
+        if not answer:
+            return Outcome(Interpretation(no_calls, [], []), [], DECLINED)
+        home = snapshot_home(self.hass)  # the home may have changed since the question
+        model_calls = [to_model_call(c) for c in pending.calls]
+        calls, rejected = validate_calls(home, model_calls)
+        interpretation = Interpretation(replace(no_calls, calls=model_calls), calls, rejected)
+        results = await async_run_calls(self.hass, calls, context)
         return Outcome(interpretation, results, compose_reply(home, interpretation, results))
 
     def _record(self, chat_log: conversation.ChatLog, outcome: Outcome) -> None:

@@ -103,7 +103,7 @@ def render_state(
         value = attrs.get(key) if key in attributes else None
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return None
-        return clean_text(value) or None
+        return clean_text(str(value)) or None
 
     def number(key: str, low: float = -1e6, high: float = 1e6) -> float | None:
         """The attribute if it is a real number in [low, high], else None: attributes come from
