@@ -83,3 +83,13 @@ async def scripted_agent(hass: HomeAssistant, demo_home: None, scripted_worker):
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return scripted_worker
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The property tests' counts (tests/test_hostile.py), so a run shows how much was tried."""
+    import sys
+
+    tried = getattr(sys.modules.get("tests.test_hostile"), "TRIED", None)
+    if tried:
+        counts = ", ".join(f"{count:,} {what}" for what, count in tried.items())
+        terminalreporter.write_line(f"hostile input tried: {counts}")

@@ -10,6 +10,7 @@ import json
 from .home import Home
 from .reply import FENCE_CLOSE, FENCE_OPEN
 from .services import ARGUMENTS, required_arguments, services_for
+from .validation import choices_of
 
 MAX_CALLS = 8
 
@@ -67,12 +68,7 @@ def build_grammar(home: Home, *, compat: bool = False, calls_only: bool = False)
                 if argument.kind == "option":
                     assert argument.options_attribute is not None  # every "option" argument names one
                     choices = sorted(
-                        {
-                            str(c)
-                            for e in home.entities
-                            if e.domain == domain
-                            for c in e.attributes.get(argument.options_attribute, []) or []
-                        }
+                        {c for e in home.entities if e.domain == domain for c in choices_of(e, argument.options_attribute)}
                     )
                     if not choices:
                         if arg in required:  # nothing to choose from: the service can't be used here

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,14 +104,22 @@ def _read_objects(line: str) -> list[Any] | None:
     return None
 
 
+# No call is this long; a longer line is not worth parsing (the grammar caps the reply anyway).
+_MAX_CANDIDATE = 10_000
+
+
 def _loads(text: str) -> Any:
+    if len(text) > _MAX_CANDIDATE:
+        return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the stack
         pass
     try:  # single quotes, True/None, tuples: Python literal syntax
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        with warnings.catch_warnings():  # odd escapes in model output are not our code's warnings
+            warnings.simplefilter("ignore", SyntaxWarning)
+            return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
 
 

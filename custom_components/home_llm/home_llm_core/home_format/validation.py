@@ -5,6 +5,7 @@ names an exposed entity, a service allowed for that entity's domain and in-range
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -111,7 +112,7 @@ def _check_value(argument: Argument, value: Any, entity: Entity) -> Any:
         case "humidity":
             return _in_range(_number(value, name), *_limits(argument, attrs), name, "%")
         case "option":
-            return _option(value, attrs.get(argument.options_attribute or "") or [], name, entity)
+            return _option(value, choices_of(entity, argument.options_attribute or ""), name, entity)
         case "text":
             if not isinstance(value, str) or not value.strip() or len(value) > 255:
                 raise _Invalid(f"The {name} must be a short piece of text.")
@@ -129,7 +130,10 @@ def _limits(argument: Argument, attrs: Mapping[str, Any]) -> tuple[float, float]
     """The entity's own limits for a number (min_temp/max_temp, ...), else the argument's."""
     assert argument.limit_attributes is not None and argument.default_limits is not None
     (low_key, high_key), (low, high) = argument.limit_attributes, argument.default_limits
-    return attrs.get(low_key, low), attrs.get(high_key, high)
+    own = attrs.get(low_key), attrs.get(high_key)
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in own):
+        return own  # type: ignore[return-value]
+    return low, high  # none, or ones a third-party integration got wrong
 
 
 def _number(value: Any, name: str) -> float:
@@ -139,7 +143,7 @@ def _number(value: Any, name: str) -> float:
         value = value.strip().rstrip("%°CFK ").strip()
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an integer past float's range
         raise _Invalid(f"The {name} must be a number, not {value!r}.") from None
     if number != number or number in (float("inf"), float("-inf")):
         raise _Invalid(f"The {name} must be a number, not {value!r}.")
@@ -204,17 +208,26 @@ def _duration(value: Any) -> str:
             found = re.findall(r"(\d+(?:\.\d+)?)\s*(hour|h|minute|min|m|second|sec|s)s?\b", text)
             if found:
                 seconds = sum(float(n) * _UNITS[u] for n, u in found)
+    if seconds is not None and math.isfinite(seconds):
+        seconds = round(seconds)  # before the check: 0.4 s would be a timer of 00:00:00
     if seconds is None or not 0 < seconds <= 24 * 3600:
         raise _Invalid(f"A timer needs a duration between 1 second and 24 hours, not {value!r}.")
-    seconds = round(seconds)
     return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def choices_of(entity: Entity, attribute: str) -> list[str]:
+    """The choices an entity lists in an attribute (hvac_modes, ...): strings of a list, else none."""
+    value = entity.attributes.get(attribute)
+    if not isinstance(value, (list, tuple)):
+        return []
+    return [c for c in value if isinstance(c, str) and c.strip()]
 
 
 def _check_capabilities(entity: Entity, data: dict[str, Any]) -> None:
     modes = entity.attributes.get("supported_color_modes")
-    if entity.domain != "light" or modes is None:
+    if entity.domain != "light" or not isinstance(modes, (list, tuple, set, frozenset)):
         return
-    modes = set(modes)
+    modes = {m for m in modes if isinstance(m, str)}
     if "brightness_pct" in data and modes <= {"onoff"}:
         raise _Invalid(f"{entity.name} can only be switched on and off, not dimmed.")
     if "rgb_color" in data and not modes & COLOR_MODES:
