@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import time
 import urllib.request
@@ -54,6 +55,30 @@ def ask(api: Api, agent: str, text: str) -> tuple[float, str]:
     started = time.perf_counter()
     result = api.post("/api/conversation/process", {"text": text, "language": "en", "agent_id": agent})
     return time.perf_counter() - started, result["response"]["speech"]["plain"]["speech"]
+
+
+# How the agent asks before a risky action (home_format/risky.py): "Unlock the Front Door?"
+RISKY_QUESTION = re.compile(r"^(?:.*\. )?(?:Unlock|Open|Disarm) the .*\?$")
+
+
+def converse(api: Api, agent: str, turns: tuple[str, ...], *, confirm: bool = True) -> tuple[float, str]:
+    """The last turn's latency and reply, every turn in one conversation. When the agent asks
+    before a risky action, the user says yes (confirm), as a person who asked for it would; the
+    latency is that of the question, the reply that of the yes."""
+    conversation_id, seconds, reply = None, 0.0, ""
+    for n, text in enumerate(turns):
+        started = time.perf_counter()
+        body = {"text": text, "language": "en", "agent_id": agent}
+        if conversation_id:  # the API refuses a null id
+            body["conversation_id"] = conversation_id
+        result = api.post("/api/conversation/process", body)
+        seconds, reply = time.perf_counter() - started, result["response"]["speech"]["plain"]["speech"]
+        conversation_id = result.get("conversation_id")
+        if confirm and n == len(turns) - 1 and RISKY_QUESTION.match(reply):
+            body = {"text": "yes", "language": "en", "agent_id": agent, "conversation_id": conversation_id}
+            result = api.post("/api/conversation/process", body)
+            reply = f"{reply} [yes] {result['response']['speech']['plain']['speech']}"
+    return seconds, reply
 
 
 def demo_api(description: str) -> tuple[Api, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import statistics
 
-from bench_agent import Api, ask, demo_api
+from bench_agent import Api, converse, demo_api
 
 # (sentence, set-up service call (domain, service, data), expected states afterwards;
 # an empty dict: nothing may change).
@@ -73,7 +73,7 @@ def main() -> None:
     for number, (text, (domain, service, data), expected) in enumerate(COMMANDS, 1):
         api.post(f"/api/services/{domain}/{service}", data)
         before = snapshot(api)
-        seconds, reply = ask(api, agent, text)
+        seconds, reply = converse(api, agent, (text,))
         ok, notes = judge(before, snapshot(api), expected)
         right += ok
         latencies.append(seconds)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench_agent import Api, demo_api
+from bench_agent import Api, converse, demo_api
 
 State = dict[str, dict[str, Any]]  # entity id -> {"state": ..., attributes ...}
 
@@ -129,20 +129,6 @@ def snapshot(api: Api) -> State:
         for item in api.get("/api/states")
         if item["entity_id"].split(".")[0] not in IGNORED_DOMAINS
     }
-
-
-def converse(api: Api, agent: str, turns: tuple[str, ...]) -> tuple[float, str]:
-    """The last turn's latency and reply; every turn in one conversation."""
-    conversation_id, seconds, reply = None, 0.0, ""
-    for text in turns:
-        started = time.perf_counter()
-        body = {"text": text, "language": "en", "agent_id": agent}
-        if conversation_id:  # the API refuses a null id
-            body["conversation_id"] = conversation_id
-        result = api.post("/api/conversation/process", body)
-        seconds, reply = time.perf_counter() - started, result["response"]["speech"]["plain"]["speech"]
-        conversation_id = result.get("conversation_id")
-    return seconds, reply
 
 
 def judge(request: Request, before: State, after: State, reply: str) -> tuple[bool, list[str]]:
