@@ -14,8 +14,11 @@ from homeassistant.components.conversation.chat_log import ChatLogEventType, asy
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, CoreState, HomeAssistant
 from homeassistant.helpers import intent
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 
 from custom_components.home_llm.const import BUNDLED_AGENT_OPTIONS, CONF_TEMPERATURE
+from home_llm_core.defaults import BUNDLED_ADAPTER_FILE
 
 from .conftest import AGENT_ID, home_llm_entry
 
@@ -64,7 +67,8 @@ async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home:
         await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_killed_worker_gives_a_clear_error_and_recovers(hass: HomeAssistant, demo_home: None) -> None:
+async def test_killed_worker_gives_a_clear_error_and_recovers(hass: HomeAssistant, demo_home: None, hass_client) -> None:
+    assert await async_setup_component(hass, "diagnostics", {})
     entry = await _setup_real_agent(hass)
     worker = entry.runtime_data.worker
     try:
@@ -80,5 +84,13 @@ async def test_killed_worker_gives_a_clear_error_and_recovers(hass: HomeAssistan
         result = await _ask(hass, "turn off the Kitchen Lights")
         assert result.response.response_type != intent.IntentResponseType.ERROR
         assert worker.pid != pid  # a new process, started for this request
+
+        # Diagnostics tell what happened: the model, the agents' settings, the worker now and its last error.
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+        assert diagnostics["model"]["file"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+        assert diagnostics["model"]["lora"] == BUNDLED_ADAPTER_FILE
+        assert diagnostics["agents"][0]["options"][CONF_TEMPERATURE] == BUNDLED_AGENT_OPTIONS[CONF_TEMPERATURE]
+        assert diagnostics["worker"]["pid"] == worker.pid and diagnostics["worker"]["starts"] == 2
+        assert "SIGKILL" in diagnostics["worker"]["last_error"]
     finally:
         await hass.config_entries.async_unload(entry.entry_id)

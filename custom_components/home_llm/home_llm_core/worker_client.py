@@ -135,11 +135,17 @@ class ModelWorker:
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES_KEPT)
         self._request_ids = itertools.count(1)
         self._starts = 0
+        self.last_error: str | None = None  # the latest failure of a request or a start, for diagnostics
 
     @property
     def pid(self) -> int | None:
         """Process id of the worker, None if there is none."""
         return self._proc.pid if self._proc is not None else None
+
+    @property
+    def starts(self) -> int:
+        """How many worker processes were started: 1 + restarts."""
+        return self._starts
 
     @property
     def running(self) -> bool:
@@ -214,12 +220,16 @@ class ModelWorker:
 
     async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send a request once the worker is ready and return its ok reply."""
-        async with self._lock:
-            if not self.running:
-                await self._start()
-            reply = await self._request(request, self.request_timeout)
-        if not reply.get("ok"):
-            raise GenerationError(reply.get("error") or "unknown error in the model worker")
+        try:
+            async with self._lock:
+                if not self.running:
+                    await self._start()
+                reply = await self._request(request, self.request_timeout)
+            if not reply.get("ok"):
+                raise GenerationError(reply.get("error") or "unknown error in the model worker")
+        except WorkerError as err:
+            self.last_error = f"{type(err).__name__}: {err}"
+            raise
         return reply
 
     async def _start(self) -> None:
