@@ -19,6 +19,9 @@ class ScriptedWorker:
     started: bool = False
     model_path: str | None = None
     lora_path: str | None = None
+    # As ModelWorker counts them: failures of the process since the last good reply.
+    failures: int = 0
+    last_error: str | None = None
 
     # Stands in for ModelWorker's constructor: records which files it was asked to load.
     def __call__(self, model_path: str, *, lora_path: str | None = None, **kwargs: Any) -> ScriptedWorker:
@@ -38,6 +41,9 @@ class ScriptedWorker:
         reply = self.replies.pop(0)
         if isinstance(reply, asyncio.Future):
             reply = await reply
+        if isinstance(reply, WorkerCrashedError):
+            self.failures, self.last_error = self.failures + 1, f"WorkerCrashedError: {reply}"
         if isinstance(reply, Exception):
             raise reply
+        self.failures = 0
         return GenerationResult(text=reply, stats={})

@@ -16,6 +16,7 @@ from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import intent
+from homeassistant.helpers import issue_registry as ir
 
 from custom_components.home_llm.const import CONF_CONFIRM_RISKY_ACTIONS, DOMAIN
 from home_llm_core.worker_client import WorkerCrashedError
@@ -262,6 +263,21 @@ async def test_generation_failure_answers_with_the_translated_sentence(hass: Hom
     assert speech == "Sorry, the language model failed: the model process died (SIGSEGV)"
     assert result.response.error_code == intent.IntentResponseErrorCode.UNKNOWN
     assert "Generation failed: the model process died (SIGSEGV)" in caplog.text
+
+
+async def test_a_model_that_keeps_failing_raises_a_repair_issue(hass: HomeAssistant, scripted_agent) -> None:
+    crash = WorkerCrashedError("the model process died (SIGSEGV)")
+    scripted_agent.replies = [crash, crash, crash, "Hello again."]
+    issues = ir.async_get(hass)
+    for attempt in range(1, 4):
+        result = await ask(hass, "hello")
+        assert result.response.response_type == intent.IntentResponseType.ERROR
+        failing = [i for i in issues.issues.values() if i.domain == DOMAIN and i.translation_key == "model_failing"]
+        assert len(failing) == (1 if attempt == 3 else 0)
+    assert failing[0].severity == ir.IssueSeverity.ERROR and "SIGSEGV" in failing[0].translation_placeholders["error"]
+    result = await ask(hass, "hello")  # the next good answer clears it
+    assert result.response.speech["plain"]["speech"] == "Hello again."
+    assert not [i for i in issues.issues.values() if i.domain == DOMAIN]
 
 
 async def test_strange_attribute_values_still_get_an_answer(hass: HomeAssistant, scripted_agent) -> None:

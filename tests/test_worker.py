@@ -18,12 +18,14 @@ from pathlib import Path
 import pytest
 
 from home_llm_core.worker_client import (
+    FAILURES_BEFORE_BACKOFF,
     WORKER_SCRIPT,
     GenerationError,
     ModelLoadError,
     ModelWorker,
     WorkerCrashedError,
     WorkerTimeoutError,
+    WorkerUnavailableError,
 )
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -328,3 +330,31 @@ def test_worker_output_cannot_corrupt_protocol() -> None:
     assert result.stdout == b"{}\n"
     assert b"python noise" in result.stderr
     assert b"fd noise" in result.stderr
+
+
+async def test_a_process_failing_again_and_again_is_retried_after_pauses(model_path: str, tmp_path: Path) -> None:
+    # An interpreter that dies at once stands for a model that crashes the process on every start.
+    crashing = tmp_path / "crashing-python"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    worker = ModelWorker(model_path, python=str(crashing), retry_backoff=0.5)
+    try:
+        for attempt in range(1, FAILURES_BEFORE_BACKOFF + 1):
+            with pytest.raises(ModelLoadError, match="SIGSEGV"):
+                await worker.generate("hello", max_tokens=4)
+            assert worker.failures == attempt and worker.starts == attempt
+        # Now it pauses: no new process until the pause is over, and the error says so.
+        with pytest.raises(WorkerUnavailableError, match=r"failed 3 times in a row .*SIGSEGV.*tried again in"):
+            await worker.generate("hello", max_tokens=4)
+        assert worker.starts == FAILURES_BEFORE_BACKOFF
+        await asyncio.sleep(0.6)
+        with pytest.raises(ModelLoadError):
+            await worker.generate("hello", max_tokens=4)
+        assert worker.starts == FAILURES_BEFORE_BACKOFF + 1  # tried once more; the next pause is twice as long
+        # A working interpreter again (the user fixed the install): the next try after the pause works.
+        worker.python = sys.executable
+        await asyncio.sleep(1.1)
+        result = await worker.generate("The capital of France is", max_tokens=4, temperature=0)
+        assert result.text and worker.failures == 0
+    finally:
+        await worker.stop()

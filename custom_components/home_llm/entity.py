@@ -14,6 +14,7 @@ from homeassistant.core import Context
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import intent, llm
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.entity import Entity
 from homeassistant.util import dt as dt_util
 
@@ -47,7 +48,7 @@ from .home_llm_core.home_format import (
     validate_calls,
 )
 from .home_llm_core.home_format.risky import confirmation_question, risky_verb, yes_or_no
-from .home_llm_core.worker_client import GenerationResult, WorkerError
+from .home_llm_core.worker_client import FAILURES_BEFORE_BACKOFF, GenerationResult, WorkerError
 from .replies import compose_reply
 
 # How long a risky action waits for its yes.
@@ -193,9 +194,33 @@ class HomeLLMEntity(Entity):
             )
             raise
         except (WorkerError, ValueError) as err:
+            self._update_failing_issue()
             raise _generation_failed(err) from err
+        self._update_failing_issue()
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)
         return result
+
+    def _update_failing_issue(self) -> None:
+        """A repair issue while the model process keeps failing (it is then retried after
+        growing pauses); removed by the next good answer."""
+        worker = self.entry.runtime_data.worker
+        issue_id = f"model_failing_{self.entry.entry_id}"
+        if worker.failures < FAILURES_BEFORE_BACKOFF:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="model_failing",
+            translation_placeholders={
+                "entry": self.entry.title,
+                "count": str(worker.failures),
+                "error": worker.last_error or "unknown",
+            },
+        )
 
     async def _async_act(self, home: Home, output: str, context: Context, conversation_id: str, confirm_risky: bool) -> Outcome:
         """Run what validates of the model's output, with the user's context; log what was

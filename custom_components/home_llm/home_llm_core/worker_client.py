@@ -15,6 +15,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,16 @@ class WorkerTimeoutError(WorkerError):
 
 class GenerationError(WorkerError):
     """The worker rejected a request (prompt too long, bad grammar, ...)."""
+
+
+class WorkerUnavailableError(WorkerError):
+    """The worker failed several times in a row; it is not tried again until a pause is over."""
+
+
+# A failed worker is restarted on the next request; from this many failures in a row on, the
+# next try waits (retry_backoff seconds, doubling, at most _MAX_BACKOFF_SECONDS).
+FAILURES_BEFORE_BACKOFF = 3
+_MAX_BACKOFF_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +127,7 @@ class ModelWorker:
         python: str = sys.executable,
         request_timeout: float = 120.0,
         load_timeout: float = 120.0,
+        retry_backoff: float = 15.0,
     ) -> None:
         self.model_path = model_path
         self.lora_path = lora_path
@@ -124,6 +136,7 @@ class ModelWorker:
         self.python = python
         self.request_timeout = request_timeout
         self.load_timeout = load_timeout
+        self.retry_backoff = retry_backoff
         # Filled by the load reply: selected GGUF metadata and the actual context.
         self.metadata: dict[str, str] = {}
         self.context_length: int | None = None
@@ -136,6 +149,8 @@ class ModelWorker:
         self._request_ids = itertools.count(1)
         self._starts = 0
         self.last_error: str | None = None  # the latest failure of a request or a start, for diagnostics
+        self.failures = 0  # of the process (load failed, crashed, hung) since the last good request
+        self._retry_at = 0.0  # time.monotonic() before which no new process is started
 
     @property
     def pid(self) -> int | None:
@@ -220,17 +235,38 @@ class ModelWorker:
 
     async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send a request once the worker is ready and return its ok reply."""
-        try:
-            async with self._lock:
+        async with self._lock:
+            if not self.running and (wait := self._retry_at - time.monotonic()) > 0:
+                raise WorkerUnavailableError(
+                    f"the model process failed {self.failures} times in a row (last: {self.last_error}); "
+                    f"it is tried again in {wait:.0f} s"
+                )
+            try:
                 if not self.running:
                     await self._start()
                 reply = await self._request(request, self.request_timeout)
-            if not reply.get("ok"):
-                raise GenerationError(reply.get("error") or "unknown error in the model worker")
-        except WorkerError as err:
-            self.last_error = f"{type(err).__name__}: {err}"
-            raise
+            except (ModelLoadError, WorkerCrashedError, WorkerTimeoutError) as err:
+                self._failed(err)
+                raise
+        if not reply.get("ok"):
+            self.last_error = f"GenerationError: {reply.get('error')}"
+            raise GenerationError(reply.get("error") or "unknown error in the model worker")
+        self.failures = 0
         return reply
+
+    def _failed(self, err: WorkerError) -> None:
+        """Count a failure of the process; from FAILURES_BEFORE_BACKOFF on, pause before the next start."""
+        self.last_error = f"{type(err).__name__}: {err}"
+        self.failures += 1
+        if self.failures >= FAILURES_BEFORE_BACKOFF:
+            pause = min(_MAX_BACKOFF_SECONDS, self.retry_backoff * 2 ** (self.failures - FAILURES_BEFORE_BACKOFF))
+            self._retry_at = time.monotonic() + pause
+            _LOGGER.error(
+                "The model process failed %s times in a row; not starting it again for %.0f s (last error: %s)",
+                self.failures,
+                pause,
+                self.last_error,
+            )
 
     async def _start(self) -> None:
         """Spawn a worker process and load the model. Caller holds the lock."""
