@@ -19,6 +19,9 @@ class ScriptedWorker:
     started: bool = False
     model_path: str | None = None
     lora_path: str | None = None
+    # Instead of replies: answer every request with its user's last words, after a pause that
+    # lets concurrent requests interleave (load tests).
+    echo: bool = False
     # As ModelWorker counts them: failures of the process since the last good reply.
     failures: int = 0
     last_error: str | None = None
@@ -36,6 +39,9 @@ class ScriptedWorker:
 
     async def generate(self, prompt: str, **kwargs: Any) -> GenerationResult:
         self.requests.append({"prompt": prompt, **kwargs})
+        if self.echo:
+            await asyncio.sleep(0.001 * (len(self.requests) % 7))
+            return GenerationResult(text=f"You said: {_last_user_words(prompt)}.", stats={})
         if not self.replies:
             raise WorkerCrashedError("scripted worker has no reply left")
         reply = self.replies.pop(0)
@@ -47,3 +53,8 @@ class ScriptedWorker:
             raise reply
         self.failures = 0
         return GenerationResult(text=reply, stats={})
+
+
+def _last_user_words(prompt: str) -> str:
+    """The last user turn of a ChatML prompt (the bundled model's template)."""
+    return prompt.rsplit("<|im_start|>user\n", 1)[1].split("<|im_end|>", 1)[0]

@@ -17,11 +17,12 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import intent
 from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.home_llm.const import CONF_CONFIRM_RISKY_ACTIONS, DOMAIN
 from home_llm_core.worker_client import WorkerCrashedError
 
-from .conftest import AGENT_ID, home_llm_entry
+from .conftest import AGENT_ID, MODEL_SUBENTRY_ID, home_llm_entry
 
 TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / "home_llm" / "translations" / "en.json"
 
@@ -359,3 +360,36 @@ async def test_v2_calls_alone_are_confirmed_in_one_sentence(hass: HomeAssistant,
     assert result.response.speech["plain"]["speech"] == "Turned on the 2 lights in the Upstairs Hall and turned on the AC."
     sent = scripted_worker.requests[-1]
     assert "Services:" not in sent["prompt"] and "root ::= calls | sentence" in sent["grammar"]
+
+
+async def test_fifty_concurrent_commands_are_each_answered_once_in_order(
+    hass: HomeAssistant, demo_home: None, scripted_worker
+) -> None:
+    """Ten conversations with two agents of one model, five messages each, all at once: every
+    message gets its own answer, in its conversation's order, and the chat logs hold them all."""
+    entry = home_llm_entry()
+    second = {**entry.subentries[MODEL_SUBENTRY_ID].as_dict(), "subentry_id": "agent2", "title": "Home LLM 2"}
+    entry = MockConfigEntry(domain=DOMAIN, minor_version=2, title=entry.title, data=entry.data, subentries_data=[
+        entry.subentries[MODEL_SUBENTRY_ID].as_dict(), second])  # fmt: skip
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    scripted_worker.echo = True
+    agents = [AGENT_ID, "conversation.home_llm_2"]
+    assert all(hass.states.get(agent) for agent in agents)
+
+    async def one_conversation(number: int) -> list[tuple[str, str]]:
+        conversation_id, heard = None, []
+        for message in range(5):
+            text = f"conversation {number} message {message}"
+            result = await conversation.async_converse(
+                hass, text, conversation_id, Context(), language="en", agent_id=agents[number % 2]
+            )
+            conversation_id = result.conversation_id
+            heard.append((text, result.response.speech["plain"]["speech"]))
+        return heard
+
+    conversations = await asyncio.gather(*(one_conversation(n) for n in range(10)))
+    assert sum(len(c) for c in conversations) == 50 and len(scripted_worker.requests) == 50
+    for heard in conversations:
+        assert [reply for _, reply in heard] == [f"You said: {text}." for text, _ in heard]

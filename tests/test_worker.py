@@ -23,6 +23,7 @@ from home_llm_core.worker_client import (
     GenerationError,
     ModelLoadError,
     ModelWorker,
+    WorkerBusyError,
     WorkerCrashedError,
     WorkerTimeoutError,
     WorkerUnavailableError,
@@ -358,3 +359,25 @@ async def test_a_process_failing_again_and_again_is_retried_after_pauses(model_p
         assert result.text and worker.failures == 0
     finally:
         await worker.stop()
+
+
+async def test_requests_beyond_the_queue_limit_are_told_to_come_back(worker: ModelWorker) -> None:
+    worker.max_waiting = 3
+    long = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=60, temperature=0))
+    await wait_for_generation_to_start(worker)
+    prompt = chatml("You answer questions.", "Is fire hot?")
+    queued = [asyncio.create_task(worker.generate(prompt, grammar=YES_NO, max_tokens=4)) for _ in range(6)]
+    done = await asyncio.gather(*queued, return_exceptions=True)
+    # Three waited their turn and were answered; three more were turned away at once.
+    assert [type(r).__name__ for r in done] == ["GenerationResult"] * 3 + ["WorkerBusyError"] * 3
+    assert "already waiting" in str(done[3])
+    assert (await long).stats["completion_tokens"] == 60
+
+
+async def test_a_request_waits_at_most_the_queue_timeout(worker: ModelWorker) -> None:
+    worker.queue_timeout = 0.3
+    long = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=200, temperature=0))
+    await wait_for_generation_to_start(worker)
+    with pytest.raises(WorkerBusyError, match=r"busy with other requests for 0\.3 s"):
+        await worker.generate(chatml("You answer questions.", "Is fire hot?"), grammar=YES_NO)
+    assert (await long).stats["completion_tokens"] == 200 and worker.failures == 0

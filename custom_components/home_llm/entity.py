@@ -48,7 +48,7 @@ from .home_llm_core.home_format import (
     validate_calls,
 )
 from .home_llm_core.home_format.risky import confirmation_question, risky_verb, yes_or_no
-from .home_llm_core.worker_client import FAILURES_BEFORE_BACKOFF, GenerationResult, WorkerError
+from .home_llm_core.worker_client import FAILURES_BEFORE_BACKOFF, GenerationResult, WorkerBusyError, WorkerError
 from .replies import compose_reply
 
 # How long a risky action waits for its yes.
@@ -193,6 +193,9 @@ class HomeLLMEntity(Entity):
                 time.monotonic() - asked_at,
             )
             raise
+        except WorkerBusyError as err:
+            LOGGER.warning("Request %r not answered: %s", user_input.text, err)
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="model_busy") from err
         except (WorkerError, ValueError) as err:
             self._update_failing_issue()
             raise _generation_failed(err) from err

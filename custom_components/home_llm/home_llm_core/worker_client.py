@@ -16,6 +16,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,10 @@ class WorkerTimeoutError(WorkerError):
 
 class GenerationError(WorkerError):
     """The worker rejected a request (prompt too long, bad grammar, ...)."""
+
+
+class WorkerBusyError(WorkerError):
+    """Too many requests are waiting for the model, or one waited too long: try again later."""
 
 
 class WorkerUnavailableError(WorkerError):
@@ -128,6 +133,8 @@ class ModelWorker:
         request_timeout: float = 120.0,
         load_timeout: float = 120.0,
         retry_backoff: float = 15.0,
+        max_waiting: int = 8,
+        queue_timeout: float = 60.0,
     ) -> None:
         self.model_path = model_path
         self.lora_path = lora_path
@@ -137,6 +144,10 @@ class ModelWorker:
         self.request_timeout = request_timeout
         self.load_timeout = load_timeout
         self.retry_backoff = retry_backoff
+        # One request runs at a time; at most max_waiting wait behind it, none longer than queue_timeout.
+        self.max_waiting = max_waiting
+        self.queue_timeout = queue_timeout
+        self._waiting = 0
         # Filled by the load reply: selected GGUF metadata and the actual context.
         self.metadata: dict[str, str] = {}
         self.context_length: int | None = None
@@ -235,7 +246,7 @@ class ModelWorker:
 
     async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         """Send a request once the worker is ready and return its ok reply."""
-        async with self._lock:
+        async with self._turn():
             if not self.running and (wait := self._retry_at - time.monotonic()) > 0:
                 raise WorkerUnavailableError(
                     f"the model process failed {self.failures} times in a row (last: {self.last_error}); "
@@ -253,6 +264,24 @@ class ModelWorker:
             raise GenerationError(reply.get("error") or "unknown error in the model worker")
         self.failures = 0
         return reply
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """The worker to oneself, in the order asked, within the queue's limits."""
+        if self._waiting >= self.max_waiting:
+            raise WorkerBusyError(f"{self._waiting} requests are already waiting for the model")
+        self._waiting += 1
+        try:
+            async with asyncio.timeout(self.queue_timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise WorkerBusyError(f"the model was busy with other requests for {self.queue_timeout:g} s") from None
+        finally:
+            self._waiting -= 1
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _failed(self, err: WorkerError) -> None:
         """Count a failure of the process; from FAILURES_BEFORE_BACKOFF on, pause before the next start."""
