@@ -258,6 +258,21 @@ async def test_request_timeout_kills_and_restarts(worker: ModelWorker) -> None:
     assert worker.pid != pid
 
 
+async def test_a_stopped_worker_is_killed_after_the_timeout(worker: ModelWorker) -> None:
+    # A hung process (SIGSTOP: it neither answers nor dies) is killed when the request times out.
+    pid = worker.pid
+    worker.request_timeout = 1.0
+    request = asyncio.create_task(worker.generate(ENDLESS_PROMPT, max_tokens=400, temperature=0))
+    await wait_for_generation_to_start(worker)
+    os.kill(pid, signal.SIGSTOP)
+    with pytest.raises(WorkerTimeoutError, match="did not answer within 1 s"):
+        await request
+    assert not worker.running and not Path(f"/proc/{pid}").exists()  # killed and reaped, not left stopped
+    worker.request_timeout = 60
+    result = await worker.generate(ENDLESS_PROMPT, max_tokens=3, temperature=0)
+    assert result.stats["completion_tokens"] == 3 and worker.pid != pid
+
+
 async def load_error(model_path: str) -> ModelLoadError:
     worker = ModelWorker(model_path, load_timeout=60)
     try:
