@@ -8,7 +8,8 @@ Recipes, each a short train.py run on the bundled SmolLM2-135M with LoRA (the v2
   LLM 135M v1's recipe;
 - v2 unpacked: the v2 format (data/output/v2/train.jsonl), otherwise as v1;
 - v2 packed: the v2 format with shared-prefix packing and the LM head only where loss is taken:
-  Home LLM 135M v2's recipe (training/configs/home-llm-v2-cpu.json).
+  Home LLM 135M v2.1's recipe (training/configs/home-llm-v2.1-cpu.json, data written 32 requests
+  per home).
 The two v2 recipes are scored on the same held-out v2 examples. The data comes from
 data/generate_data.py (the commands are in training/README.md). Time spent loading the model and
 evaluating is not counted; other busy processes on the machine are, so run it on idle cores.
@@ -19,25 +20,29 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-V1_DATA, V2_DATA = REPO / "data/output/train.jsonl", REPO / "data/output/v2/train.jsonl"
-V2_HELD_OUT = REPO / "data/output/v2/test.jsonl"
+V1_DATA, V2_DATA = REPO / "data/output/train.jsonl", REPO / "data/output/v2-32/train.jsonl"
+V2_HELD_OUT = REPO / "data/output/v2-32/test.jsonl"
 
 # What all recipes share: the v2 run's LoRA and optimiser settings, no export.
-COMMON = ["--base", "bundled", "--lora-r", "16", "--lora-alpha", "32", "--lr", "1e-3", "--warmup-steps", "2", "--export", "none"]
+COMMON = ["--base", "bundled", "--lora-r", "16", "--lora-alpha", "32", "--lr", "1e-3", "--warmup-steps", "2", "--export", "none",
+          "--precision", "fp32"]  # fmt: skip
 
 
 def run_recipe(name: str, flags: list[str], steps: int, threads: int, out: Path) -> dict:
     folder = out / name.replace(" ", "-")
     command = [sys.executable, "training/train.py", *COMMON, *flags, "--steps", str(steps), "--threads", str(threads)]
+    # Meant for idle cores, where spinning OpenMP threads are faster than sleeping ones.
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "ACTIVE")}
     command += ["--out", str(folder), "--overwrite", "--eval-every", str(steps), "--save-every", str(steps)]
     print(f"{name}: {' '.join(command[1:])}", flush=True)
-    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, env=env)
     if done.returncode:
         raise SystemExit(f"{name} failed:\n{done.stderr[-3000:]}")
     return json.loads((folder / "run.json").read_text())
