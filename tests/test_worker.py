@@ -396,3 +396,23 @@ async def test_a_request_waits_at_most_the_queue_timeout(worker: ModelWorker) ->
     with pytest.raises(WorkerBusyError, match=r"busy with other requests for 0\.3 s"):
         await worker.generate(chatml("You answer questions.", "Is fire hot?"), grammar=YES_NO)
     assert (await long).stats["completion_tokens"] == 200 and worker.failures == 0
+
+
+async def test_out_of_memory_is_a_clear_error(model_path: str, tmp_path: Path) -> None:
+    # The worker's address space capped below what the model needs: llama.cpp cannot allocate.
+    capped = tmp_path / "capped-python"
+    capped.write_text(f'#!/bin/sh\nulimit -v 600000\nexec {sys.executable} "$@"\n')
+    capped.chmod(0o755)
+    worker = ModelWorker(model_path, python=str(capped), n_ctx=2048)
+    try:
+        with pytest.raises((ModelLoadError, WorkerCrashedError)) as excinfo:
+            await worker.generate(ENDLESS_PROMPT, max_tokens=8)
+        message = str(excinfo.value)  # "MemoryError: Unable to allocate 96.0 MiB ..." here
+        assert "memory" in message.lower() or "SIG" in message, message
+        assert not worker.running and worker.failures == 1
+        # With its memory back, the next request gets a working process.
+        worker.python = sys.executable
+        result = await worker.generate(ENDLESS_PROMPT, max_tokens=3, temperature=0)
+        assert result.stats["completion_tokens"] == 3 and worker.failures == 0
+    finally:
+        await worker.stop()
