@@ -235,7 +235,10 @@ class HomeLLMEntity(Entity):
         results = await async_run_calls(self.hass, [c for c in interpretation.calls if c not in held], context)
         if not held:
             return Outcome(interpretation, results, compose_reply(home, interpretation, results))
-        self._pending[conversation_id] = PendingCalls(held, time.monotonic())
+        now = time.monotonic()
+        # Questions nobody answered lapse; drop them so the map stays as small as the live ones.
+        self._pending = {k: p for k, p in self._pending.items() if now - p.asked_at < CONFIRMATION_WINDOW_S}
+        self._pending[conversation_id] = PendingCalls(held, now)
         LOGGER.info("Asking before %s", ", ".join(f"{c.name} on {c.entity_id}" for c in held))
         # The model's sentence may claim the held action as done: the reply says what ran, then asks.
         said = compose_reply(home, replace(interpretation, parsed=replace(interpretation.parsed, sentence="")), results)
