@@ -8,7 +8,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from home_llm_core.worker_client import GenerationResult, WorkerCrashedError
+from home_llm_core.worker_client import GenerationError, GenerationResult, WorkerCrashedError
 
 
 @dataclass
@@ -25,6 +25,10 @@ class ScriptedWorker:
     # As ModelWorker counts them: failures of the process since the last good reply.
     failures: int = 0
     last_error: str | None = None
+    # The context, as ModelWorker knows it once loaded; count_tokens stands in for the tokenizer.
+    n_ctx: int = 4096
+    context_length: int | None = None
+    counted: int = 0
 
     # Stands in for ModelWorker's constructor: records which files it was asked to load.
     def __call__(self, model_path: str, *, lora_path: str | None = None, **kwargs: Any) -> ScriptedWorker:
@@ -37,8 +41,16 @@ class ScriptedWorker:
     async def stop(self) -> None:
         self.started = False
 
+    async def count_tokens(self, text: str) -> int:
+        """About three bytes a token, as llama.cpp's tokenizers make of English prompts."""
+        self.counted += 1
+        return len(text.encode("utf-8")) // 3 + 1
+
     async def generate(self, prompt: str, **kwargs: Any) -> GenerationResult:
         self.requests.append({"prompt": prompt, **kwargs})
+        tokens = len(prompt.encode("utf-8")) // 3 + 1
+        if tokens + kwargs.get("max_tokens", 128) > (self.context_length or self.n_ctx):
+            raise GenerationError(f"prompt is {tokens} tokens, context is {self.context_length or self.n_ctx}")
         if self.echo:
             await asyncio.sleep(0.001 * (len(self.requests) % 7))
             return GenerationResult(text=f"You said: {_last_user_words(prompt)}.", stats={})

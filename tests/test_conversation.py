@@ -393,3 +393,29 @@ async def test_fifty_concurrent_commands_are_each_answered_once_in_order(
     assert sum(len(c) for c in conversations) == 50 and len(scripted_worker.requests) == 50
     for heard in conversations:
         assert [reply for _, reply in heard] == [f"You said: {text}." for text, _ in heard]
+
+
+async def test_a_300_device_home_is_cut_to_fit_and_the_named_device_acts(hass: HomeAssistant, scripted_agent, caplog) -> None:
+    """Far more devices than the context holds: the prompt shows the ones the request names and
+    fits; a call to a device left out is refused, one to the named device runs."""
+    for i in range(300):
+        hass.states.async_set(f"switch.outlet_{i}", "off", {"friendly_name": f"Outlet {i}"})
+    scripted_agent.context_length = 2048
+    caplog.set_level("DEBUG", logger="custom_components.home_llm")
+    scripted_agent.replies = [
+        reply("", call("light.turn_on", "light.bed_light")),
+        reply("", call("switch.turn_on", "switch.outlet_3")),
+    ]
+
+    result = await ask(hass, "turn on the bed light")
+
+    assert hass.states.get("light.bed_light").state == "on"
+    assert result.response.response_type == intent.IntentResponseType.ACTION_DONE
+    prompt = scripted_agent.requests[-1]["prompt"]
+    assert "light.bed_light" in prompt and len(prompt.encode()) // 3 + 1 <= 2048 - scripted_agent.requests[-1]["max_tokens"]
+    left_out = [f"switch.outlet_{i}" for i in range(300) if f"switch.outlet_{i} " not in prompt]
+    assert left_out and "does not fit the context" in caplog.text and left_out[0] in caplog.text
+    # A device the model was not shown cannot be acted on.
+    assert "switch.outlet_3" in left_out
+    result = await ask(hass, "turn on the bed light")
+    assert hass.states.get("switch.outlet_3").state == "off"

@@ -343,7 +343,11 @@ def test_case_file_and_data_generator_lines(tmp_path: Path) -> None:
         evaluate.load_cases([path])
 
 
-def test_data_generator_sample_renders_as_generated() -> None:
+async def _never_counted(text: str) -> int:
+    raise AssertionError("a home that fits needs no token count")
+
+
+async def test_data_generator_sample_renders_as_generated() -> None:
     """The prompt evaluate_model.py renders for the data generator's test sample is the one the
     generator wrote into its messages: the same home order, states order, time and turns."""
     sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "test.jsonl"
@@ -352,9 +356,17 @@ def test_data_generator_sample_renders_as_generated() -> None:
     lines = [json.loads(line) for line in sample.read_text().splitlines() if line.strip()]
     for case, line in zip(evaluate.load_cases([sample]), lines, strict=True):
         settings = evaluate.AgentSettings(template="chatml", preset=line.get("preset", evaluate.DEFAULT_PRESET))
-        request = evaluate.build_request(
-            case.home, case.sentence, settings, now=case.now, user_area=case.satellite_area, history=case.history
+        request, fitted = await evaluate.build_request(
+            case.home,
+            case.sentence,
+            settings,
+            now=case.now,
+            count_tokens=_never_counted,
+            context_length=1_000_000,
+            user_area=case.satellite_area,
+            history=case.history,
         )
+        assert not fitted.left_out
         turns = [(m["role"], m["content"]) for m in line["messages"][1:-1]]
         expected_prompt = evaluate.home_format.render_chat("chatml", line["messages"][0]["content"], turns)
         assert request.prompt == expected_prompt, case.id
@@ -381,11 +393,13 @@ async def test_request_is_the_integrations(hass: HomeAssistant, freezer, scripte
 
     info = evaluate.gguf_metadata.read_gguf_metadata(bundled_model_path())
     settings = evaluate.settings_for_model(info, examples=DEFAULT_IN_CONTEXT_EXAMPLES, temperature=DEFAULT_TEMPERATURE)
-    request = evaluate.build_request(
+    request, _ = await evaluate.build_request(
         evaluate.home_from_case(case_home),
         "is the bed light on?",
         settings,
         now=dt_util.now(),
+        count_tokens=_never_counted,
+        context_length=1_000_000,
         history=[("user", "hi"), ("assistant", "Hello.")],
     )
     assert "The current time" in request.prompt and "<|im_start|>assistant\nHello.<|im_end|>" in request.prompt
@@ -469,12 +483,12 @@ def test_real_run_on_the_bundled_model(
 
 
 def test_a_failed_generation_is_an_error_not_the_end(tmp_path: Path) -> None:
-    # A context too small for the prompt: the worker refuses each request, as it would in HA.
+    # A context too small even for a prompt without devices: each request fails, as it would in HA.
     path, report_path = tmp_path / "cases.jsonl", tmp_path / "report.json"
     case = {"home": HOME, "sentence": "open the garage door", "expected_calls": [call("cover.open_cover", "cover.garage_door")]}
     path.write_text(json.dumps(case) + "\n" + json.dumps({**case, "expected_calls": []}) + "\n")
     run = subprocess.run(
-        [sys.executable, str(EVALUATE_MODEL), "--cases", str(path), "--context", "256", "--report", str(report_path)],
+        [sys.executable, str(EVALUATE_MODEL), "--cases", str(path), "--context", "64", "--report", str(report_path)],
         capture_output=True,
         text=True,
         timeout=60,

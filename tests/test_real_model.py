@@ -17,7 +17,7 @@ from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 
-from custom_components.home_llm.const import BUNDLED_AGENT_OPTIONS, CONF_TEMPERATURE
+from custom_components.home_llm.const import BUNDLED_AGENT_OPTIONS, CONF_CONTEXT_LENGTH, CONF_TEMPERATURE
 from home_llm_core.defaults import BUNDLED_ADAPTER_FILE
 
 from .conftest import AGENT_ID, home_llm_entry
@@ -64,6 +64,29 @@ async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home:
         assert hass.states.get("light.kitchen_lights").state == "on"
     finally:
         unsub()
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_real_model_in_a_300_device_home(hass: HomeAssistant, demo_home: None) -> None:
+    """300 more devices than the context has room for: the prompt is cut to what matters to the
+    request, llama.cpp never sees too long a prompt, and the named device is the one that acts."""
+    for i in range(300):
+        hass.states.async_set(f"switch.outlet_{i}", "off", {"friendly_name": f"Outlet {i}"})
+        async_expose_entity(hass, conversation.DOMAIN, f"switch.outlet_{i}", True)
+    for state in hass.states.async_all():
+        if not state.entity_id.startswith("switch.outlet_"):
+            async_expose_entity(hass, conversation.DOMAIN, state.entity_id, state.entity_id in EXPOSED)
+    entry = home_llm_entry(**{**BUNDLED_AGENT_OPTIONS, CONF_TEMPERATURE: 0.0})
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, options={CONF_CONTEXT_LENGTH: 1024})
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    try:
+        result = await _ask(hass, "turn on the Bed Light")
+        assert result.response.response_type == intent.IntentResponseType.ACTION_DONE, result.response.speech
+        assert hass.states.get("light.bed_light").state == "on"
+        assert [i for i in range(300) if hass.states.get(f"switch.outlet_{i}").state != "off"] == []
+    finally:
         await hass.config_entries.async_unload(entry.entry_id)
 
 

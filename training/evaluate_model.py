@@ -22,13 +22,13 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from home_llm_core import defaults, gguf_metadata, home_format, worker_client
+from home_llm_core import context_fit, defaults, gguf_metadata, home_format, worker_client
 from home_llm_core.home_format import (
     DEFAULT_ATTRIBUTES,
     DEFAULT_PRESET,
@@ -79,20 +79,25 @@ class Request:
     generate_kwargs: dict[str, Any]  # grammar, sampling and stop strings for ModelWorker.generate
 
 
-def build_request(
+async def build_request(
     home: Home,
     text: str,
     settings: AgentSettings,
     *,
     now: datetime,
+    count_tokens: Callable[[str], Awaitable[int]],
+    context_length: int,
     user_area: str | None = None,
     history: Sequence[tuple[str, str]] = (),
-) -> Request:
-    """What the agent's build step (entity.py, HomeLLMEntity._build) sends to the worker: the prompt
-    and grammar come from the same home_format.build_request the agent calls."""
-    request = home_format.build_request(
+) -> tuple[Request, context_fit.FittedRequest]:
+    """What the agent's build step (entity.py, HomeLLMEntity._async_build) sends to the worker:
+    the same context_fit.build_fitting_request over the same home_format.build_request."""
+    fitted = await context_fit.build_fitting_request(
         home,
         text,
+        count_tokens=count_tokens,
+        context_length=context_length,
+        reply_tokens=settings.max_tokens,
         now=now,
         chat_template=settings.template,
         gguf_chat_template=settings.gguf_template,
@@ -103,6 +108,7 @@ def build_request(
         attributes=settings.attributes,
         use_grammar=settings.use_grammar,
     )
+    request = fitted.request
     return Request(
         request.prompt,
         {
@@ -113,7 +119,7 @@ def build_request(
             "top_k": settings.top_k,
             "stop": list(request.stop),
         },
-    )
+    ), fitted
 
 
 # --- cases -----------------------------------------------------------------------------------
@@ -225,10 +231,17 @@ async def evaluate_cases(
     records = []
     for case in cases:
         started = time.perf_counter()
-        error = result = None
+        error = result = fitted = None
         try:
-            request = build_request(
-                case.home, case.sentence, settings, now=case.now or now, user_area=case.satellite_area, history=case.history
+            request, fitted = await build_request(
+                case.home,
+                case.sentence,
+                settings,
+                now=case.now or now,
+                count_tokens=worker.count_tokens,
+                context_length=worker.context_length or worker.n_ctx,
+                user_area=case.satellite_area,
+                history=case.history,
             )
             result = await worker.generate(request.prompt, **request.generate_kwargs)
         except (
@@ -253,6 +266,7 @@ async def evaluate_cases(
             "error": error,
             "latency_s": round(latency, 4),
             "stats": result.stats if result else None,
+            "left_out": len(fitted.left_out) if fitted else None,  # devices the context had no room for
         }
         if error and record["supported"]:
             record["scores"] = scoring.FAILED.as_dict()

@@ -42,11 +42,11 @@ from .home_llm_core.home_format import (
     ModelRequest,
     ParsedReply,
     ServiceCall,
-    build_request,
     interpret_reply,
     to_model_call,
     validate_calls,
 )
+from .home_llm_core.context_fit import build_fitting_request
 from .home_llm_core.home_format.risky import confirmation_question, risky_verb, yes_or_no
 from .home_llm_core.worker_client import FAILURES_BEFORE_BACKOFF, GenerationResult, WorkerBusyError, WorkerError
 from .replies import compose_reply
@@ -110,7 +110,7 @@ class HomeLLMEntity(Entity):
                 self._record(chat_log, await self._async_confirmed(pending, answer, user_input.context))
                 return conversation.async_get_result_from_chat_log(user_input, chat_log)
         try:
-            home, request = self._build(user_input, chat_log, options)
+            home, request = await self._async_build(user_input, chat_log, options)
             output = await self._async_generate(request, options, user_input, chat_log, asked_at)
             outcome = await self._async_act(
                 home, output.text, user_input.context, chat_log.conversation_id, options[CONF_CONFIRM_RISKY_ACTIONS]
@@ -131,19 +131,23 @@ class HomeLLMEntity(Entity):
         self._record(chat_log, outcome)
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 
-    def _build(
+    async def _async_build(
         self, user_input: conversation.ConversationInput, chat_log: conversation.ChatLog, options: dict[str, Any]
     ) -> tuple[Home, ModelRequest]:
-        """A snapshot of the exposed home and the model request for it under the agent's options.
+        """The exposed home as the model will see it (its most relevant part when the whole
+        doesn't fit the context) and the model request for it under the agent's options.
 
         Raises HomeAssistantError (generation_failed) when no prompt can be rendered.
         """
         runtime = self.entry.runtime_data
-        home = snapshot_home(self.hass)
+        worker = runtime.worker
         try:
-            request = build_request(
-                home,
+            fitted = await build_fitting_request(
+                snapshot_home(self.hass),
                 user_input.text,
+                count_tokens=worker.count_tokens,
+                context_length=worker.context_length or worker.n_ctx,
+                reply_tokens=options[CONF_MAX_TOKENS],
                 now=dt_util.now(),
                 chat_template=runtime.chat_template,
                 gguf_chat_template=runtime.gguf_chat_template,
@@ -156,8 +160,24 @@ class HomeLLMEntity(Entity):
             )
         except ValueError as err:  # e.g. the model file has no chat template and none was chosen
             raise _generation_failed(err) from err
-        LOGGER.debug("Prompt:\n%s", request.prompt)
-        return home, request
+        except WorkerBusyError as err:
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="model_busy") from err
+        except WorkerError as err:
+            self._update_failing_issue()
+            raise _generation_failed(err) from err
+        if fitted.left_out:
+            LOGGER.debug(
+                "The exposed home (%d devices) does not fit the context of %s tokens; the %d most relevant to %r "
+                "are shown (%s prompt tokens), left out: %s",
+                len(fitted.home.entities) + len(fitted.left_out),
+                worker.context_length or worker.n_ctx,
+                len(fitted.home.entities),
+                user_input.text,
+                fitted.prompt_tokens,
+                ", ".join(e.entity_id for e in fitted.left_out),
+            )
+        LOGGER.debug("Prompt:\n%s", fitted.request.prompt)
+        return fitted.home, fitted.request
 
     async def _async_generate(
         self,

@@ -170,7 +170,13 @@ class Worker:
         metadata = {
             key: value for key, value in self.llm.metadata.items() if key in METADATA_KEYS or key.endswith(".context_length")
         }
-        return {"metadata": metadata, "n_ctx": self.llm.n_ctx(), "n_threads": n_threads}
+        return {"metadata": metadata, "n_ctx": self.context_length(), "n_threads": n_threads}
+
+    def context_length(self) -> int:
+        # llama.cpp pads a small context up (to 256), but llama-cpp-python's own buffers keep
+        # the size asked for: the smaller of the two is what a prompt and its answer may use.
+        llm = self.require_model()
+        return min(llm.n_ctx(), llm.context_params.n_ctx or llm.n_ctx())
 
     def op_tokenize(self, request: dict[str, Any]) -> dict[str, Any]:
         return {"count": len(self.tokenize(request["text"]))}
@@ -187,7 +193,7 @@ class Worker:
 
         started = time.perf_counter()
         tokens = self.tokenize(prompt)
-        n_ctx = llm.n_ctx()
+        n_ctx = self.context_length()
         if len(tokens) + max_tokens > n_ctx:
             raise RequestError(
                 f"prompt is {len(tokens)} tokens, context is {n_ctx} "

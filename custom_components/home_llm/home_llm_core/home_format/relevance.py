@@ -1,0 +1,76 @@
+"""Which devices matter most to one request, for homes too big for the model's context.
+
+A home whose prompt doesn't fit is shown in part: the devices ranked by what the request says
+(names and aliases, areas, floors, kinds of device), then the speaker's area, then what changed
+most recently. The ranking is a pure function of the home and the words, so the same request in
+the same home always shows the same devices. The kept devices stay in prompt order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .home import Entity, Home
+
+_WORD = re.compile(r"[^\W_]+")
+
+# Words that are in many names and say nothing about which device is meant.
+_NOISE = frozenset({"the", "a", "an", "in", "on", "of", "to", "and", "my", "is", "it", "at", "all", "room"})
+
+# English words that name a kind of device ("turn off the lights", "is anything playing").
+DOMAIN_WORDS: dict[str, frozenset[str]] = {
+    "light": frozenset({"light", "lights", "lamp", "lamps", "bright", "brighter", "dim", "dimmer", "dark", "colour", "color"}),
+    "switch": frozenset({"switch", "plug", "socket", "outlet", "power"}),
+    "fan": frozenset({"fan", "fans", "breeze"}),
+    "cover": frozenset(
+        {"blind", "blinds", "shade", "shades", "curtain", "curtains", "shutter", "shutters", "garage", "gate", "open", "close"}
+    ),
+    "lock": frozenset({"lock", "locks", "locked", "unlock", "door", "doors"}),
+    "climate": frozenset(
+        {"heating", "heat", "thermostat", "temperature", "warm", "warmer", "cold", "colder", "cool", "cooler", "ac", "hot"}
+    ),
+    "media_player": frozenset({"music", "play", "playing", "pause", "song", "track", "volume", "tv", "speaker", "louder"}),
+    "sensor": frozenset({"temperature", "humidity", "battery", "energy", "power", "reading"}),
+    "binary_sensor": frozenset({"motion", "open", "door", "window", "detected"}),
+    "alarm_control_panel": frozenset({"alarm", "arm", "disarm", "security"}),
+    "vacuum": frozenset({"vacuum", "clean", "mop", "hoover", "robot"}),
+    "lawn_mower": frozenset({"mow", "mower", "lawn", "grass"}),
+    "todo": frozenset({"list", "add", "shopping", "todo"}),
+    "timer": frozenset({"timer", "minutes", "seconds", "hours"}),
+    "scene": frozenset({"scene", "mood"}),
+    "script": frozenset({"script", "run"}),
+    "water_heater": frozenset({"water", "boiler", "hot"}),
+    "humidifier": frozenset({"humidifier", "humidity", "dry"}),
+}
+
+
+def words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower())) - _NOISE
+
+
+def rank_by_relevance(
+    home: Home, text: str, *, user_area: str | None = None, history: Sequence[str] = ()
+) -> list[Entity]:
+    """The home's devices, most relevant to the request first (ties: most recently changed,
+    then prompt order)."""
+    said, earlier = words(text), words(" ".join(history))
+
+    def score(entity: Entity) -> int:
+        names = words(" ".join((entity.name, entity.entity_id.split(".", 1)[1].replace("_", " "), *entity.aliases)))
+        area, floor = words(entity.area or ""), words(home.floors.get(entity.area or "", ""))
+        points = 8 * len(said & names) + 2 * len(earlier & names)
+        points += 6 if area and area <= said else 0
+        points += 4 if floor and floor <= said else 0
+        points += 3 if said & DOMAIN_WORDS.get(entity.domain, frozenset()) else 0
+        points += 3 if user_area and entity.area == user_area else 0
+        return points
+
+    order = {entity.entity_id: i for i, entity in enumerate(home.entities)}
+    return sorted(home.entities, key=lambda e: (-score(e), -e.last_changed, order[e.entity_id]))
+
+
+def keep_only(home: Home, kept: Sequence[Entity]) -> Home:
+    """The home with only these devices, in the home's own order."""
+    ids = {entity.entity_id for entity in kept}
+    return Home(tuple(e for e in home.entities if e.entity_id in ids), home.temperature_unit, home.floors)
