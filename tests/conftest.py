@@ -3,7 +3,7 @@ demo devices, and Home LLM set up on the real bundled model or a scripted stand-
 
 from __future__ import annotations
 
-from unittest.mock import patch
+from unittest.mock import AsyncMock, patch
 
 import pytest
 from homeassistant.const import Platform
@@ -31,6 +31,17 @@ DEMO_PLATFORMS = [
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let the tests load custom_components/home_llm."""
+
+
+@pytest.fixture(autouse=True)
+def merge_only_where_tested(request):
+    """Merging the adapter into the model at set-up costs ~10 s of CPU per new entry: tests not
+    marked `merges` run base + adapter, as with the option off."""
+    if request.node.get_closest_marker("merges"):
+        yield
+        return
+    with patch("custom_components.home_llm.async_merged_model", AsyncMock(return_value=None)):
+        yield
 
 
 @pytest.fixture

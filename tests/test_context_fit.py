@@ -6,6 +6,7 @@ test_real_model.py."""
 from __future__ import annotations
 
 import pytest
+
 from home_llm_core.context_fit import ContextTooSmallError, build_fitting_request
 from home_llm_core.home_format import Entity, Home, build_request
 from home_llm_core.home_format.relevance import keep_only, rank_by_relevance
@@ -17,7 +18,7 @@ ROOMS = ["Kitchen", "Study", "Attic", "Porch", "Pantry", "Nursery", "Cellar", "H
 
 
 def big_home(size: int) -> Home:
-    """size devices over ten rooms on two floors, named '<Room> <Kind> <n>'."""
+    """A home of this many devices over ten rooms on two floors, named '<Room> <Kind> <n>'."""
     entities = []
     for i in range(size):
         domain, kind = KINDS[i % len(KINDS)]

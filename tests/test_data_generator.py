@@ -421,3 +421,45 @@ def test_shipped_sample_is_current() -> None:
     lines = (sample / "train.jsonl").read_text(encoding="utf-8").splitlines()
     config = Config(seed=command["seed"], preset=command["preset"])
     assert lines == [line for line, _ in generate(config, "train", len(lines), workers=1)]
+
+
+def test_asking_back_is_only_taught_where_a_person_would_ask(data) -> None:
+    """A lone word like 'light' that names only some of the home's lights by their words is no
+    clean reason to ask: a one-word question offers every device of its kind in reach."""
+    asked = 0
+    for record in _all(data):
+        if record["category"] != "ambiguity":
+            continue
+        said = re.match(r"Which (.+?) do you mean", record["messages"][-1]["content"])
+        if said is None or len(said.group(1).split()) != 1:
+            continue
+        asked += 1
+        home = Home.from_dict(record["home"])
+        domain = record["name_ids"][0].split(".")[0]
+        area = record["satellite_area"]
+        of_kind = [e for e in home.entities if e.domain == domain]
+        in_area = [e for e in of_kind if area and e.area == area]  # the speaker's area narrows it down
+        in_reach = in_area if len(in_area) > 1 else of_kind
+        question = record["messages"][-1]["content"]
+        assert all(e.name.lower() in question.lower() for e in in_reach), (record["messages"][-2]["content"], question)
+    assert asked > 10
+
+
+def test_the_area_and_a_devices_noun_name_it_where_that_is_unique(data) -> None:
+    """'the kitchen light' for the one device of the kitchen whose name ends in 'light'."""
+    seen = 0
+    for record in data["train"] + data["v2"]:
+        if record["category"] != "single_device" or len(record["expected_calls"]) != 1:
+            continue
+        home = Home.from_dict(record["home"])
+        target = home.get(record["expected_calls"][0]["entity_id"])
+        if target is None or not target.area:
+            continue
+        noun = target.name.split()[-1].lower()
+        phrase = f"{target.area} {noun}".lower()
+        if phrase == target.name.lower() or _words(phrase) not in _words(record["messages"][-2]["content"]):
+            continue
+        seen += 1
+        same_noun = [e for e in home.entities if e.area == target.area and noun in _words(e.name).split()]
+        assert same_noun == [target], record["messages"][-2]["content"]
+    assert seen > 5

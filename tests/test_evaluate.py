@@ -16,6 +16,7 @@ from homeassistant.util import dt as dt_util
 
 from custom_components.home_llm.exposed_home import snapshot_home
 from home_llm_core.defaults import BUNDLED_ADAPTER, DEFAULT_IN_CONTEXT_EXAMPLES, DEFAULT_TEMPERATURE, bundled_model_path
+from home_llm_core.home_format import render_chat
 from training import evaluate_model as evaluate
 from training import evaluate_scoring as scoring
 
@@ -368,7 +369,7 @@ async def test_data_generator_sample_renders_as_generated() -> None:
         )
         assert not fitted.left_out
         turns = [(m["role"], m["content"]) for m in line["messages"][1:-1]]
-        expected_prompt = evaluate.home_format.render_chat("chatml", line["messages"][0]["content"], turns)
+        expected_prompt = render_chat("chatml", line["messages"][0]["content"], turns)
         assert request.prompt == expected_prompt, case.id
         assert evaluate.scoring.normalise_expected(case.home, case.expected_calls, compat=settings.compat).supported, case.id
 

@@ -9,6 +9,7 @@ import asyncio
 import os
 import signal
 
+import pytest
 from homeassistant.components import conversation
 from homeassistant.components.conversation.chat_log import ChatLogEventType, async_subscribe_chat_logs
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
@@ -40,6 +41,7 @@ async def _ask(hass: HomeAssistant, text: str):
     return await conversation.async_converse(hass, text, None, Context(), language="en", agent_id=AGENT_ID)
 
 
+@pytest.mark.merges  # the file set-up makes from base and adapter, as a user runs it
 async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home: None) -> None:
     # Greedy decoding, so the model's choice is repeatable.
     entry = await _setup_real_agent(hass, **{CONF_TEMPERATURE: 0.0})

@@ -148,6 +148,17 @@ def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(data
     assert run["loss"]["last"] < 0.7 * run["loss"]["first"], run["loss"]
     assert [e["step"] for e in run["evals"]] == [0, 3, 6] and run["evals"][2]["loss"] < run["evals"][0]["loss"]
 
+    # A later run may start from this adapter (new data, more steps): it begins where this one ended,
+    # with the adapter's rank whatever --lora-r says.
+    more = tmp_path / "more"
+    train(
+        "training/train.py", "--base", "bundled", "--data", dataset, "--out", more, "--init-adapter", out / "adapter",
+        "--lora-r", 4, "--steps", 1, "--eval-fraction", 0.125, "--eval-every", 1, "--export", "none",
+    )  # fmt: skip
+    continued = json.loads((more / "run.json").read_text())
+    assert continued["evals"][0]["loss"] == pytest.approx(run["evals"][2]["loss"], rel=1e-3)
+    assert continued["lora"]["started_from"] == str(out / "adapter") and continued["lora"]["r"] == 16
+
     base = _llama(model_path=str(BUNDLED_GGUF))
     # The training tokens are llama.cpp's own tokens for the integration's prompt, and the loss
     # falls on the assistant's words and <|im_end|>, nothing else.

@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from home_llm_core import context_fit, defaults, gguf_metadata, home_format, worker_client
+from home_llm_core import context_fit, defaults, gguf_metadata, worker_client
 from home_llm_core.home_format import (
     DEFAULT_ATTRIBUTES,
     DEFAULT_PRESET,

@@ -103,6 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lora-dropout", type=float, default=0.05)
     p.add_argument("--lora-targets", default="auto", help="comma-separated module names; auto = per architecture")
     p.add_argument(
+        "--init-adapter",
+        type=Path,
+        help="start from this LoRA adapter folder (an earlier run's adapter/) instead of a fresh one; its r and targets apply",
+    )
+    p.add_argument(
         "--grad-checkpointing",
         action=argparse.BooleanOptionalAction,
         default=False,
@@ -164,6 +169,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args.export = [e for e in args.export if e != "none"]
     if "adapter" in args.export and args.full:
         parser.error("--export adapter needs LoRA (drop --full)")
+    if args.init_adapter:
+        if args.full:
+            parser.error("--init-adapter continues a LoRA adapter (drop --full)")
+        if not (args.init_adapter / "adapter_config.json").exists():
+            parser.error(
+                f"--init-adapter {args.init_adapter}: no adapter_config.json there (pass an earlier run's adapter/ folder)"
+            )
     args.pack_len = args.pack_len or args.max_len
     if args.pack_len < args.max_len:
         parser.error("--pack-len must be at least --max-len, so that every kept example fits a sequence")
@@ -747,8 +759,13 @@ def build_model(model, model_type: str, pad_id: int, args: argparse.Namespace) -
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if args.full:
         return model, None
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, PeftModel, get_peft_model
 
+    if args.init_adapter:
+        model = PeftModel.from_pretrained(model, str(args.init_adapter), is_trainable=True)
+        config = model.peft_config["default"]
+        args.lora_r, args.lora_alpha, args.lora_dropout = config.r, config.lora_alpha, config.lora_dropout
+        return model, sorted(config.target_modules)
     targets = lora_targets(args.lora_targets, model_type)
     config = LoraConfig(
         r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout, target_modules=targets, task_type="CAUSAL_LM"
@@ -1037,7 +1054,13 @@ def run_summary(
         "method": "full" if args.full else "lora",
         "lora": None
         if args.full
-        else {"r": args.lora_r, "alpha": args.lora_alpha, "dropout": args.lora_dropout, "targets": targets},
+        else {
+            "r": args.lora_r,
+            "alpha": args.lora_alpha,
+            "dropout": args.lora_dropout,
+            "targets": targets,
+            "started_from": str(args.init_adapter) if args.init_adapter else None,
+        },
         "params": params,
         "data": {
             "files": args.data,

@@ -15,6 +15,7 @@ from .const import (
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
     CONF_IN_CONTEXT_EXAMPLES,
+    CONF_MERGE_ADAPTER,
     CONF_MODEL_SOURCE,
     CONF_PROMPT_PRESET,
     CONF_THREADS,
@@ -35,6 +36,7 @@ from .home_llm_core.gguf_metadata import InvalidGGUFError
 from .home_llm_core.home_format import detect_template
 from .home_llm_core.worker_client import ModelLoadError, ModelWorker
 from .model_files import read_model_files
+from .model_merge import async_merged_model, remove_merges
 
 PLATFORMS = [Platform.CONVERSATION]
 # The title Home LLM gives an entry of the bundled model; one a user wrote is left alone.
@@ -89,9 +91,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> b
     template = options.get(CONF_CHAT_TEMPLATE, CHAT_TEMPLATE_AUTO)
     if template == CHAT_TEMPLATE_AUTO:
         template = detect_template(info.chat_template, info.architecture)
+    run_path, run_lora = path, lora_path
+    if lora_path and options.get(CONF_MERGE_ADAPTER, True):
+        merged = await async_merged_model(hass, entry.entry_id, path, lora_path)
+        if merged:
+            run_path, run_lora = merged, None
     worker = ModelWorker(
-        str(path),
-        lora_path=str(lora_path) if lora_path else None,
+        str(run_path),
+        lora_path=str(run_lora) if run_lora else None,
         n_ctx=options.get(CONF_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH),
         n_threads=options.get(CONF_THREADS, DEFAULT_THREADS) or None,
     )
@@ -105,6 +112,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> b
             translation_placeholders={"file": path.name, "error": str(err)},
         ) from err
     adapter = f" with LoRA adapter {lora_path.name}" if lora_path else ""
+    adapter += f", merged into {run_path.name}" if run_path != path else ""
     LOGGER.info("Loaded %s%s (%s, chat template %s)", path.name, adapter, info.architecture, template)
 
     entry.runtime_data = HomeLLMRuntime(worker, template, info.chat_template)
@@ -112,6 +120,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> b
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> None:
+    await hass.async_add_executor_job(remove_merges, hass, entry.entry_id)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> bool:

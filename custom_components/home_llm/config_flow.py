@@ -32,6 +32,7 @@ from .const import (
     CONF_IN_CONTEXT_EXAMPLES,
     CONF_LORA_PATH,
     CONF_MAX_TOKENS,
+    CONF_MERGE_ADAPTER,
     CONF_MODEL_PATH,
     CONF_MODEL_SOURCE,
     CONF_PROMPT_PRESET,
@@ -244,7 +245,7 @@ def _int_box(low: int, high: int, step: int = 1) -> selector.NumberSelector:
 
 
 class HomeLLMOptionsFlow(OptionsFlow):
-    """How the model is loaded: chat template, context length, threads."""
+    """How the model is loaded: chat template, context length, threads, adapter merged or not."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         if user_input is not None:
@@ -262,6 +263,7 @@ class HomeLLMOptionsFlow(OptionsFlow):
                     512, 131072, 256
                 ),
                 vol.Required(CONF_THREADS, default=options.get(CONF_THREADS, DEFAULT_THREADS)): _int_box(0, 256),
+                vol.Required(CONF_MERGE_ADAPTER, default=options.get(CONF_MERGE_ADAPTER, True)): selector.BooleanSelector(),
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)

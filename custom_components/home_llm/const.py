@@ -39,6 +39,7 @@ CONF_CHAT_TEMPLATE = "chat_template"
 CHAT_TEMPLATE_AUTO = "auto"
 CONF_CONTEXT_LENGTH = "context_length"
 CONF_THREADS = "threads"
+CONF_MERGE_ADAPTER = "merge_adapter"  # run base + LoRA adapter as one merged Q8_0 file
 
 # Conversation subentry (one per agent)
 SUBENTRY_CONVERSATION = "conversation"

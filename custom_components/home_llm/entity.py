@@ -36,6 +36,7 @@ from .const import (
     agent_defaults,
 )
 from .exposed_home import area_of_device, snapshot_home
+from .home_llm_core.context_fit import build_fitting_request
 from .home_llm_core.home_format import (
     Home,
     Interpretation,
@@ -46,7 +47,6 @@ from .home_llm_core.home_format import (
     to_model_call,
     validate_calls,
 )
-from .home_llm_core.context_fit import build_fitting_request
 from .home_llm_core.home_format.risky import confirmation_question, risky_verb, yes_or_no
 from .home_llm_core.worker_client import FAILURES_BEFORE_BACKOFF, GenerationResult, WorkerBusyError, WorkerError
 from .replies import compose_reply

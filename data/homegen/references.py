@@ -1,6 +1,7 @@
 """How a user can name a device in this home so that exactly one device is meant: its
 name, an alias, its name without the area ("the ceiling light"), its noun ("the lamp"),
-or "the lamp in the bedroom"; and the words that fit several devices (ambiguity).
+"the lamp in the bedroom" or "the bedroom lamp"; and the words that fit several devices
+(ambiguity).
 
 A partial reference counts as unique only if no other entity's name or alias contains
 its words, the way a person reading the device list would judge it."""
@@ -16,7 +17,7 @@ from .languages.en import English
 @dataclass(frozen=True)
 class Reference:
     text: str
-    kind: str  # name | alias | short | noun | short_in_area | satellite
+    kind: str  # name | alias | short | noun | short_in_area | area_noun | satellite
 
 
 NAMED_ONLY = frozenset({"scene", "script", "input_boolean", "button", "input_button"})
@@ -88,7 +89,24 @@ class NameIndex:
             for text in self.partials(device)[:1] or ([] if name_has_area else [device.name]):
                 if self.matching(text, in_area) == [device]:
                     refs.append(Reference(f"{text} in the {device.area}", "short_in_area"))
+            area_noun = self._area_noun(device, in_area)
+            if area_noun:
+                refs.append(Reference(area_noun, "area_noun"))
         return refs
+
+    def _area_noun(self, device: Device, in_area: list[Device]) -> str | None:
+        """The area and the name's last word ("the kitchen light"), when that word fits only
+        this device in its area and the phrase isn't (part of) another device's name."""
+        if device.domain in NAMED_ONLY or device.domain in NO_NOUN:
+            return None
+        name_words = self.lang.words(device.name)
+        noun = name_words[-1] if name_words else ""
+        if len(noun) <= 2 or noun in GROUP_WORDS or self.matching(noun, in_area) != [device]:
+            return None
+        text = f"{device.area.lower()} {noun}" if device.name.islower() else f"{device.area} {noun.capitalize()}"
+        if tuple(self.lang.words(text)) == tuple(name_words) or self.matching(text) not in ([], [device]):
+            return None
+        return text
 
     def from_satellite(self, device: Device, satellite: str) -> list[Reference]:
         """Words that fit several devices but only this one in the speaker's area."""
@@ -112,6 +130,15 @@ class NameIndex:
                     if key in self._ambiguous or len(self.exact(text)) == 1:  # a full name means that one device
                         continue
                     found = self.matching(text)
-                    if len(found) > 1:
+                    if len(found) > 1 and not self._fits_more_than_named(text, found):
                         self._ambiguous[key] = found
         return self._ambiguous
+
+    def _fits_more_than_named(self, text: str, found: list[Device]) -> bool:
+        """A single word like "light" names only some lights by their words, but a person
+        hearing "turn on the light" thinks of every light: such a question is no clean
+        example of asking back, so it is left out."""
+        if len(self.lang.words(text)) != 1:
+            return False
+        domains = {d.domain for d in found}
+        return any(d.domain in domains and d not in found for d in self.home.devices)

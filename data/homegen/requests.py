@@ -22,7 +22,7 @@ from .responses import Responder
 from .splits import HELDOUT_TARGET_PREFERENCE, PileView
 
 # How often each kind of reference is used when several fit.
-REFERENCE_WEIGHTS = {"name": 6, "alias": 3, "short": 2, "noun": 1.5, "short_in_area": 1}
+REFERENCE_WEIGHTS = {"name": 6, "alias": 3, "short": 2, "noun": 1.5, "short_in_area": 1, "area_noun": 1.5}
 
 
 @dataclass

@@ -13,12 +13,12 @@ from .refusals import ambiguity, refusal
 
 # Share of each category in a split (the stats report counts them).
 CATEGORY_WEIGHTS = {
-    "single_device": 0.34,
+    "single_device": 0.36,
     "area": 0.12,
     "multi_device": 0.10,
     "status": 0.13,
     "refusal": 0.10,
-    "ambiguity": 0.06,
+    "ambiguity": 0.04,
     "follow_up": 0.10,
     "chit_chat": 0.05,
 }

@@ -49,9 +49,7 @@ def words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower())) - _NOISE
 
 
-def rank_by_relevance(
-    home: Home, text: str, *, user_area: str | None = None, history: Sequence[str] = ()
-) -> list[Entity]:
+def rank_by_relevance(home: Home, text: str, *, user_area: str | None = None, history: Sequence[str] = ()) -> list[Entity]:
     """The home's devices, most relevant to the request first (ties: most recently changed,
     then prompt order)."""
     said, earlier = words(text), words(" ".join(history))
