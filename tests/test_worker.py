@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from home_llm_core.defaults import BUNDLED_ADAPTER
+from home_llm_core.home_format import build_request
 from home_llm_core.worker_client import (
     FAILURES_BEFORE_BACKOFF,
     WORKER_SCRIPT,
@@ -28,6 +30,8 @@ from home_llm_core.worker_client import (
     WorkerTimeoutError,
     WorkerUnavailableError,
 )
+
+from .fixture_home import FIXTURE_HOME, NOW
 
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 YES_NO = 'root ::= "yes" | "no"'
@@ -92,6 +96,33 @@ async def test_grammar_constrains_output(worker: ModelWorker) -> None:
     assert result.text in ("yes", "no")
     assert result.stats["completion_tokens"] >= 1
     assert result.stats["finish_reason"] == "stop"
+
+
+async def test_checked_sampling_writes_what_the_grammar_sampler_writes(worker: ModelWorker, model_path: str) -> None:
+    """The worker samples first and checks the grammar after (Decoder); greedily it must write
+    exactly what llama-cpp-python writes with its grammar sampler at every step, also where the
+    grammar overrules the model's first choice."""
+    from llama_cpp import Llama, LlamaGrammar
+
+    adapter = str(BUNDLED_ADAPTER)
+    tuned = ModelWorker(model_path, lora_path=adapter, n_ctx=2048, n_threads=1)
+    await tuned.start()
+    reference = Llama(model_path=model_path, lora_path=adapter, n_ctx=2048, n_threads=1, n_threads_batch=1, verbose=False)
+    try:
+        fallbacks = 0
+        for text in ["turn off the office light", "is the front door locked?", "make the kitchen red", "hello"]:
+            request = build_request(FIXTURE_HOME, text, now=NOW, chat_template="chatml", preset="home_llm_v2")
+            ours = await tuned.generate(request.prompt, grammar=request.grammar, max_tokens=48, temperature=0.0)
+            grammar = LlamaGrammar.from_string(request.grammar, verbose=False)
+            theirs = reference.create_completion(request.prompt, grammar=grammar, max_tokens=48, temperature=0.0)
+            assert ours.text == theirs["choices"][0]["text"], text
+            fallbacks += ours.stats["grammar_fallbacks"]
+        # A grammar against what the model would say: every step falls back, and the output fits.
+        forced = await tuned.generate(request.prompt, grammar='root ::= "OK" [0-9] [0-9]', max_tokens=8, temperature=0.7)
+        assert len(forced.text) == 4 and forced.text.startswith("OK") and forced.text[2:].isdigit()
+        assert forced.stats["grammar_fallbacks"] >= 3 and fallbacks < forced.stats["grammar_fallbacks"] * 4
+    finally:
+        await tuned.stop()
 
 
 async def test_shared_prefix_reuses_cache(worker: ModelWorker) -> None:

@@ -28,8 +28,10 @@ request in progress is answered.
 
 from __future__ import annotations
 
+import ctypes
 import faulthandler
 import json
+import math
 import os
 import queue
 import signal
@@ -201,45 +203,39 @@ class Worker:
                 "raise the context length or expose fewer entities"
             )
         cached_tokens = reusable_prefix(llm, tokens)
-
-        # The sampler calls this after each token: the first call marks the end
-        # of prompt processing.
-        first_token_at: list[float] = []
-
-        def note_first_token(_input_ids, _logits) -> bool:
-            if not first_token_at:
-                first_token_at.append(time.perf_counter())
-            return self.cancellations.is_cancelled(request.get("id"))
-
-        # Passing tokens (not text) avoids tokenizing twice; llama-cpp-python
-        # reuses the KV cache for the prefix shared with the previous prompt.
-        result = llm.create_completion(
-            tokens,
-            grammar=self.lib.LlamaGrammar.from_string(grammar, verbose=False) if grammar else None,
-            max_tokens=max_tokens,
+        llm.n_tokens = cached_tokens  # eval() drops the KV cache from here on
+        llm.eval(tokens[cached_tokens:])
+        prompt_done = time.perf_counter()
+        decoder = Decoder(
+            self.lib,
+            llm,
+            grammar=grammar,
             temperature=float(request.get("temperature", 0.1)),
             top_p=float(request.get("top_p", 0.95)),
             top_k=int(request.get("top_k", 40)),
             min_p=float(request.get("min_p", 0.05)),
             seed=request.get("seed"),
-            stop=list(request.get("stop") or []),
-            stopping_criteria=self.lib.StoppingCriteriaList([note_first_token]),
         )
+        try:
+            text, completion_tokens, finish_reason = decoder.run(
+                max_tokens, list(request.get("stop") or []), lambda: self.cancellations.is_cancelled(request.get("id"))
+            )
+        finally:
+            decoder.close()
         finished = time.perf_counter()
         if self.cancellations.is_cancelled(request.get("id")):
             raise RequestCancelled
-        prompt_done = first_token_at[0] if first_token_at else finished
-        choice = result["choices"][0]
         return {
-            "text": choice["text"],
+            "text": text,
             "stats": {
                 "prompt_tokens": len(tokens),
                 "cached_tokens": cached_tokens,
-                "completion_tokens": result["usage"]["completion_tokens"],
-                "finish_reason": choice["finish_reason"],
+                "completion_tokens": completion_tokens,
+                "finish_reason": finish_reason,
                 "prompt_seconds": round(prompt_done - started, 4),
                 "generate_seconds": round(finished - prompt_done, 4),
                 "total_seconds": round(finished - started, 4),
+                "grammar_fallbacks": decoder.fallbacks,
             },
         }
 
@@ -266,6 +262,97 @@ class Worker:
             details = f": {output}" if output else ""
             raise RequestError(f"invalid GBNF grammar{details}")
         lib.llama_sampler_free(sampler)
+
+
+class Decoder:
+    """Token-by-token generation that samples first and checks the grammar after.
+
+    Applying a grammar to the whole vocabulary (49k tokens for SmolLM2) at every step is most of
+    the cost of constrained decoding, and grows with the grammar (every exposed entity id is in
+    it). Most of the time the token the model picks unconstrained is one the grammar allows, so
+    it is sampled without the grammar and checked alone; only when the grammar rejects it is the
+    step sampled again over the whole vocabulary with the grammar applied first, as llama.cpp's
+    own common sampler does. What comes out always fits the grammar; with greedy decoding it is
+    the very text of sampling with the grammar at every step.
+    """
+
+    def __init__(self, lib, llm, *, grammar, temperature, top_p, top_k, min_p, seed) -> None:
+        self.lib, self.llm = lib, llm
+        self.vocab = lib.llama_model_get_vocab(llm.model)
+        self.n_vocab = lib.llama_vocab_n_tokens(self.vocab)
+        self.chain = lib.llama_sampler_chain_init(lib.llama_sampler_chain_default_params())
+        if temperature <= 0:
+            lib.llama_sampler_chain_add(self.chain, lib.llama_sampler_init_greedy())
+        else:
+            for sampler in (
+                lib.llama_sampler_init_top_k(top_k),
+                lib.llama_sampler_init_top_p(top_p, 1),
+                lib.llama_sampler_init_min_p(min_p, 1),
+                lib.llama_sampler_init_temp(temperature),
+                lib.llama_sampler_init_dist(seed if seed is not None else lib.LLAMA_DEFAULT_SEED),
+            ):
+                lib.llama_sampler_chain_add(self.chain, sampler)
+        self.grammar = lib.llama_sampler_init_grammar(self.vocab, grammar.encode("utf-8"), b"root") if grammar else None
+        self.fallbacks = 0  # steps where the grammar rejected the unconstrained choice
+
+    def close(self) -> None:
+        for sampler in (self.chain, self.grammar):
+            if sampler:
+                self.lib.llama_sampler_free(sampler)
+        self.chain = self.grammar = None
+
+    def _allowed(self, token: int) -> bool:
+        lib = self.lib
+        one = (lib.llama_token_data * 1)(lib.llama_token_data(token, 0.0, 0.0))
+        candidates = lib.llama_token_data_array(one, 1, -1, False)
+        lib.llama_sampler_apply(self.grammar, ctypes.byref(candidates))
+        return one[0].logit != -math.inf
+
+    def _sample_with_grammar(self) -> int:
+        """The step again over the whole vocabulary, grammar first (the chain's state was
+        already advanced by the rejected sample; its samplers besides dist keep none)."""
+        import numpy as np  # loaded with llama_cpp already
+
+        lib = self.lib
+        logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(self.llm.ctx, -1), shape=(self.n_vocab,))
+        data = (lib.llama_token_data * self.n_vocab)()
+        view = np.ctypeslib.as_array(data)
+        view["id"] = np.arange(self.n_vocab, dtype=np.int32)
+        view["logit"] = logits
+        view["p"] = 0.0
+        candidates = lib.llama_token_data_array(data, self.n_vocab, -1, False)
+        lib.llama_sampler_apply(self.grammar, ctypes.byref(candidates))
+        lib.llama_sampler_apply(self.chain, ctypes.byref(candidates))
+        return int(candidates.data[candidates.selected].id)
+
+    def next_token(self) -> int:
+        token = self.lib.llama_sampler_sample(self.chain, self.llm.ctx, -1)
+        if self.grammar is None:
+            return token
+        if not self._allowed(token):
+            self.fallbacks += 1
+            token = self._sample_with_grammar()
+        self.lib.llama_sampler_accept(self.grammar, token)
+        return token
+
+    def run(self, max_tokens: int, stop: list[str], cancelled) -> tuple[str, int, str]:
+        """(text, tokens generated, "stop" or "length"), from the logits of the last prompt token."""
+        out = b""
+        generated: list[int] = []
+        while len(generated) < max_tokens:
+            token = self.next_token()
+            if self.lib.llama_vocab_is_eog(self.vocab, token):
+                return out.decode("utf-8", "ignore"), len(generated), "stop"
+            out += self.llm.detokenize([token], prev_tokens=generated or None)
+            generated.append(token)
+            text = out.decode("utf-8", "ignore")
+            hits = [text.index(s) for s in stop if s and s in text]
+            if hits:
+                return text[: min(hits)], len(generated), "stop"
+            if cancelled():
+                break
+            self.llm.eval([token])
+        return out.decode("utf-8", "ignore"), len(generated), "length"
 
 
 def reusable_prefix(llm, tokens: list[int]) -> int:
