@@ -5,18 +5,24 @@ empty KV cache), warm (the same command again), and after a state change (a devi
 since the last request, so only the changed tail of the prompt is re-processed).
 
     scripts/demo --detach
-    .venv/bin/python benchmarks/bench_agent.py [--credentials .demo/credentials.json]
+    .venv/bin/python benchmarks/bench_agent.py [--credentials .demo/credentials.json] [--sizes 0 35 92 285]
 
-Prints one line per command and the medians. The commands change devices in the demo home.
+--sizes adds that many devices to the demo home for a run (states set through the API, removed
+after). Prints one line per command, where a warm request's time went (from the agent's debug
+log: prompt processing, decoding), and a table of medians per home size with the ratio of warm
+latency to decoding alone (the floor). The commands change devices in the demo home.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import contextlib
 import json
 import re
 import statistics
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -81,31 +87,116 @@ def converse(api: Api, agent: str, turns: tuple[str, ...], *, confirm: bool = Tr
     return seconds, reply
 
 
-def demo_api(description: str) -> tuple[Api, str]:
+def demo_api(description: str, extra_arguments=None) -> tuple[Api, str, argparse.Namespace]:
     """The demo's API and agent id, from --credentials (scripts/demo writes them)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--credentials", type=Path, default=REPO_ROOT / ".demo" / "credentials.json")
-    creds = json.loads(parser.parse_args().credentials.read_text())
-    return Api(creds["url"], creds["token"]), creds["agent_id"]
+    if extra_arguments:
+        extra_arguments(parser)
+    args = parser.parse_args()
+    creds = json.loads(args.credentials.read_text())
+    return Api(creds["url"], creds["token"]), creds["agent_id"], args
+
+
+# Kinds of extra device for a bigger home: (domain, name, state, attributes).
+EXTRA_KINDS = [
+    ("light", "Lamp", "off", {"supported_color_modes": ["brightness"], "color_mode": None, "brightness": None}),
+    ("switch", "Plug", "off", {}),
+    ("sensor", "Temperature", "21.5", {"unit_of_measurement": "°C", "device_class": "temperature"}),
+    ("fan", "Fan", "off", {"percentage": 0}),
+    ("cover", "Blinds", "closed", {"current_position": 0}),
+]
+ROOMS = ["Attic", "Cellar", "Loft", "Pantry", "Porch", "Study", "Nursery", "Sunroom", "Hallway", "Library"]
+
+
+def add_devices(api: Api, count: int) -> None:
+    """Add this many devices, as states set through the API (exposed to Assist like any new one)."""
+    for i in range(count):
+        domain, kind, state, attributes = EXTRA_KINDS[i % len(EXTRA_KINDS)]
+        name = f"{ROOMS[(i // len(EXTRA_KINDS)) % len(ROOMS)]} {kind} {i}"
+        api.post(f"/api/states/{domain}.bench_{i}", {"state": state, "attributes": {"friendly_name": name, **attributes}})
+
+
+def remove_devices(api: Api, count: int) -> None:
+    for i in range(count):
+        domain = EXTRA_KINDS[i % len(EXTRA_KINDS)][0]
+        request = urllib.request.Request(
+            f"{api.url}/api/states/{domain}.bench_{i}", headers={"Authorization": f"Bearer {api.token}"}, method="DELETE"
+        )
+        with contextlib.suppress(urllib.error.HTTPError):
+            urllib.request.urlopen(request, timeout=60).close()
+
+
+class ModelStats:
+    """The worker's figures for each request, from the agent's debug log ("Model output (...)")."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.offset = log.stat().st_size if log.exists() else 0
+
+    def latest(self) -> dict | None:
+        if not self.log.exists():
+            return None
+        with self.log.open(encoding="utf-8", errors="replace") as file:
+            file.seek(self.offset)
+            text = file.read()
+            self.offset = file.tell()
+        found = re.findall(r"Model output \((\{.*?\})\): ", text)
+        return ast.literal_eval(found[-1]) if found else None
 
 
 def main() -> None:
-    api, agent = demo_api(__doc__.split("\n\n")[0])
-    entries = [e for e in api.get("/api/config/config_entries/entry") if e["domain"] == "home_llm"]
+    def arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--sizes", type=int, nargs="+", default=[0], help="extra devices added to the demo home, one run per size"
+        )
 
-    rows = []
-    for text in COMMANDS:
-        for entry in entries:  # restart the worker: empty KV cache
-            api.post(f"/api/config/config_entries/entry/{entry['entry_id']}/reload")
-        cold, reply = ask(api, agent, text)
-        warm, _ = ask(api, agent, text)
-        domain, service, entity_id = TOGGLE
-        api.post(f"/api/services/{domain}/{service}", {"entity_id": entity_id})
-        changed, _ = ask(api, agent, text)
-        rows.append((cold, warm, changed))
-        print(f"{text!r:32} cold {cold:5.2f} s   warm {warm:5.2f} s   after a state change {changed:5.2f} s   -> {reply!r}")
-    medians = [statistics.median(column) for column in zip(*rows, strict=True)]
-    print(f"median: cold {medians[0]:.2f} s, warm {medians[1]:.2f} s, after a state change {medians[2]:.2f} s")
+    api, agent, args = demo_api(__doc__.split("\n\n")[0], arguments)
+    entries = [e for e in api.get("/api/config/config_entries/entry") if e["domain"] == "home_llm"]
+    stats = ModelStats(args.credentials.parent / "config" / "home-assistant.log")
+    base_devices = len(api.get("/api/states"))
+
+    summary = []
+    for size in args.sizes:
+        add_devices(api, size)
+        rows, parts = [], []
+        for text in COMMANDS:
+            for entry in entries:  # restart the worker: empty KV cache
+                api.post(f"/api/config/config_entries/entry/{entry['entry_id']}/reload")
+            stats.latest()
+            cold, reply = ask(api, agent, text)
+            cold_stats = stats.latest() or {}
+            warm, _ = ask(api, agent, text)
+            warm_stats = stats.latest() or {}
+            domain, service, entity_id = TOGGLE
+            api.post(f"/api/services/{domain}/{service}", {"entity_id": entity_id})
+            changed, _ = ask(api, agent, text)
+            changed_stats = stats.latest() or {}
+            rows.append((cold, warm, changed))
+            parts.append((cold_stats, warm_stats, changed_stats))
+            print(
+                f"{size:>4} more devices  {text!r:32} cold {cold:5.2f} s   warm {warm:5.2f} s   "
+                f"after a state change {changed:5.2f} s   -> {reply!r}"
+            )
+            if warm_stats:
+                print(
+                    f"{'':>19}prompt {warm_stats['prompt_tokens']} tokens; warm: {warm_stats['prompt_seconds']:.2f} s prompt "
+                    f"({warm_stats['prompt_tokens'] - warm_stats['cached_tokens']} new tokens), "
+                    f"{warm_stats['generate_seconds']:.2f} s for {warm_stats['completion_tokens']} generated"
+                )
+        medians = [statistics.median(column) for column in zip(*rows, strict=True)]
+        warm_parts = [p[1] for p in parts if p[1]]
+        prompt_tokens = statistics.median(p["prompt_tokens"] for p in warm_parts) if warm_parts else 0
+        decode = statistics.median(p["generate_seconds"] for p in warm_parts) if warm_parts else 0
+        summary.append((size, prompt_tokens, *medians, decode))
+        remove_devices(api, size)
+    print()
+    print("| devices | prompt tokens | cold | warm | after a state change | decoding (warm) | warm / decoding |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for size, tokens, cold, warm, changed, decode in summary:
+        ratio = f"{warm / decode:.1f}" if decode else "-"
+        times = f"{cold:.2f} s | {warm:.2f} s | {changed:.2f} s | {decode:.2f} s"
+        print(f"| {base_devices + size} entities | {tokens:.0f} | {times} | {ratio} |")
 
 
 if __name__ == "__main__":

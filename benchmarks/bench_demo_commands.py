@@ -67,7 +67,7 @@ def judge(before: dict[str, str], after: dict[str, str], expected: dict[str, str
 
 
 def main() -> None:
-    api, agent = demo_api(__doc__.split("\n\n")[0])
+    api, agent, _ = demo_api(__doc__.split("\n\n")[0])
 
     right, latencies = 0, []
     for number, (text, (domain, service, data), expected) in enumerate(COMMANDS, 1):

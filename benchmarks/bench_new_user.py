@@ -139,7 +139,7 @@ def judge(request: Request, before: State, after: State, reply: str) -> tuple[bo
 
 
 def main() -> None:
-    api, agent = demo_api(__doc__.split("\n\n")[0])
+    api, agent, _ = demo_api(__doc__.split("\n\n")[0])
     right, latencies = 0, []
     for number, request in enumerate(REQUESTS, 1):
         for domain, service, data in request.setup:
