@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from home_llm_core import context_fit, defaults, gguf_metadata, worker_client
+from home_llm_core import context_fit, defaults, gguf_metadata, merge_lora, worker_client
 from home_llm_core.home_format import (
     DEFAULT_ATTRIBUTES,
     DEFAULT_PRESET,
@@ -45,6 +45,8 @@ from training import evaluate_scoring as scoring
 REPO_ROOT = scoring.REPO_ROOT
 DEFAULT_CASES = Path(__file__).resolve().parent / "cases" / "example.jsonl"
 DEFAULT_REPORT_DIR = Path(__file__).resolve().parent / "output" / "evaluate"
+# Model + adapter merged as the integration merges them (one file per adapter and base).
+MERGED_DIR = Path.home() / ".cache" / "home-llm" / "merged"
 # Cases without their own "now" all see this time, so runs are repeatable.
 DEFAULT_NOW = "2026-11-26T20:30:00"
 
@@ -419,6 +421,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=defaults.DEFAULT_USE_GRAMMAR,
         help="constrain output with the GBNF grammar",
     )
+    parser.add_argument(
+        "--merge",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run model + adapter merged into one Q8_0 file, as the integration does by default "
+        f"(kept in {MERGED_DIR}); --no-merge applies the adapter at run time",
+    )
     parser.add_argument("--threads", type=int, help="llama.cpp threads (default: the worker's, all cores but one)")
     parser.add_argument("--context", type=int, default=defaults.DEFAULT_CONTEXT_LENGTH, help="context length in tokens")
     parser.add_argument("--now", default=DEFAULT_NOW, help='time shown in the prompt for cases without their own "now"')
@@ -437,6 +446,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def merged_model(model: Path, lora: Path) -> Path:
+    """The merge of model and adapter the integration would run, made once into MERGED_DIR."""
+    out = MERGED_DIR / merge_lora.merged_name(model, lora)
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"Merging {lora.name} into {model.name} (once): {out}", file=sys.stderr, flush=True)
+        merge_lora.merge(model, lora, out)
+    return out
+
+
 async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     model, lora = model_and_adapter(args)
@@ -453,9 +472,12 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         top_p=args.top_p,
         top_k=args.top_k,
     )
+    run_model, run_lora = model, lora
+    if lora and args.merge:
+        run_model, run_lora = merged_model(model, lora), None
     worker = worker_client.ModelWorker(
-        str(model),
-        lora_path=str(lora) if lora else None,
+        str(run_model),
+        lora_path=str(run_lora) if run_lora else None,
         n_ctx=args.context,
         n_threads=args.threads,
         python=args.worker_python,
@@ -474,6 +496,7 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     report = {
         "model": str(model),
         "lora": str(lora) if lora else None,
+        "merged": str(run_model) if run_model != model else None,
         "model_name": info.name,
         "cases_files": [str(p) for p in args.cases],
         "settings": {

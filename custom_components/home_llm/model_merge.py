@@ -10,7 +10,6 @@ entry runs base + adapter as before and the log says why.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import shutil
 import sys
 import time
@@ -33,10 +32,7 @@ def merge_folder(hass: HomeAssistant, entry_id: str) -> Path:
 
 def merged_path(folder: Path, base: Path, adapter: Path, kind: str = MERGED_TYPE) -> Path:
     """Where the merge of this base and adapter is kept (blocking: reads the adapter)."""
-    digest = hashlib.sha256()
-    digest.update(f"{base.name}:{base.stat().st_size}:{kind}:".encode())
-    digest.update(adapter.read_bytes())
-    return folder / f"{adapter.stem}.{digest.hexdigest()[:12]}.{kind}.gguf"
+    return folder / merge_lora.merged_name(base, adapter, kind)
 
 
 async def async_merged_model(

@@ -15,6 +15,7 @@ The output is written beside OUT and renamed into place when complete.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -32,6 +33,15 @@ REQUANTIZE = {GGMLQuantizationType.Q4_1, GGMLQuantizationType.Q5_1}
 
 class MergeError(Exception):
     pass
+
+
+def merged_name(base: Path, adapter: Path, kind: str = "q8_0") -> str:
+    """The file name of a merge: the adapter's name and a digest of what went into it (blocking:
+    reads the adapter), so a changed adapter or base gets a new file."""
+    digest = hashlib.sha256()
+    digest.update(f"{base.name}:{base.stat().st_size}:{kind}:".encode())
+    digest.update(adapter.read_bytes())
+    return f"{adapter.stem}.{digest.hexdigest()[:12]}.{kind}.gguf"
 
 
 def _adapter_pairs(adapter: GGUFReader) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], float | None]:
