@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +18,16 @@ from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.home_llm.const import (
+    CONF_API,
+    CONF_API_KEY,
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
     CONF_FILENAME,
+    CONF_GRAMMAR_FIELD,
     CONF_IN_CONTEXT_EXAMPLES,
     CONF_LORA_PATH,
+    CONF_MERGE_ADAPTER,
+    CONF_MODEL,
     CONF_MODEL_PATH,
     CONF_MODEL_SOURCE,
     CONF_PROMPT_PRESET,
@@ -28,18 +35,32 @@ from custom_components.home_llm.const import (
     CONF_REPO_ID,
     CONF_TEMPERATURE,
     CONF_THREADS,
+    CONF_URL,
+    CONF_VERIFY_SSL,
     DEFAULT_AGENT_OPTIONS,
     DOMAIN,
     SOURCE_BUNDLED,
     SOURCE_HUGGINGFACE,
     SOURCE_LOCAL_FILE,
+    SOURCE_REMOTE,
 )
 from home_llm_core.defaults import BUNDLED_ADAPTER, BUNDLED_MODEL_TITLE, bundled_model_path
+from home_llm_core.home_format import TEMPLATES
+from home_llm_core.remote_engine import (
+    API_OLLAMA,
+    API_OPENAI,
+    GRAMMAR_FIELD_LLAMA_CPP,
+    GRAMMAR_FIELD_NONE,
+    GRAMMAR_FIELD_VLLM,
+    GRAMMAR_FIELDS,
+    RemoteEngine,
+)
 
 from .conftest import home_llm_entry
 from .gguf_writer import gguf_bytes
 from .hub_server import FakeHub
 from .hub_server import hub_server as hub_server_fixture  # noqa: F401  (registers the fixture)
+from .test_remote_engine import ScriptedServer, openai_server, recorded, remote_entry
 
 # A small but valid GGUF (header only) stands in for big downloads; the real model is
 # loaded by the end-to-end tests.
@@ -55,7 +76,7 @@ async def core(hass: HomeAssistant) -> None:
 async def _start(hass: HomeAssistant, source: str) -> dict:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == [SOURCE_BUNDLED, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE]
+    assert result["menu_options"] == [SOURCE_BUNDLED, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE, SOURCE_REMOTE]
     return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": source})
 
 
@@ -243,7 +264,8 @@ async def test_options_flow_reloads_with_new_settings(hass: HomeAssistant, scrip
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    assert entry.options == {CONF_CHAT_TEMPLATE: "zephyr", CONF_CONTEXT_LENGTH: 2048, CONF_THREADS: 2}
+    # The merge option is on unless turned off (a new setting: the form fills in its default).
+    assert entry.options == {CONF_CHAT_TEMPLATE: "zephyr", CONF_CONTEXT_LENGTH: 2048, CONF_THREADS: 2, CONF_MERGE_ADAPTER: True}
     assert entry.runtime_data.chat_template == "zephyr"
 
 
@@ -369,3 +391,150 @@ def test_translations_match_strings() -> None:
     folder = Path(__file__).parents[1] / "custom_components" / "home_llm"
     strings = json.loads((folder / "strings.json").read_text())
     assert json.loads((folder / "translations" / "en.json").read_text()) == strings
+
+
+# --- A model on an inference server ---------------------------------------------------------------
+
+
+@pytest.fixture
+async def inference_server(socket_enabled: None) -> AsyncIterator[ScriptedServer]:
+    """An in-process stand-in for an inference server (tests/test_remote_engine.py)."""
+    server = ScriptedServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def _remote_input(url: str, api: str = API_OPENAI, api_key: str = "") -> dict:
+    return {CONF_API: api, CONF_URL: url, CONF_API_KEY: api_key, CONF_VERIFY_SSL: True}
+
+
+async def test_remote_server_lists_models_and_creates_an_entry(hass: HomeAssistant, inference_server: ScriptedServer) -> None:
+    models = {"object": "list", "data": [{"id": "qwen2.5-3b-instruct"}, {"id": "home-3b-v3"}]}
+    inference_server.on("/v1/models", (401, {"detail": "Invalid API key"}), (200, models))
+    port = inference_server.url.rsplit(":", 1)[1]
+    result = await _start(hass, SOURCE_REMOTE)
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "remote"
+    flow_id = result["flow_id"]
+
+    result = await hass.config_entries.flow.async_configure(flow_id, _remote_input(inference_server.url + "/v1", api_key="wrong"))
+    assert result["type"] is FlowResultType.FORM and result["errors"] == {"base": "invalid_auth"}
+    assert "the server refused the API key (HTTP 401" in result["description_placeholders"]["error"]
+
+    result = await hass.config_entries.flow.async_configure(flow_id, _remote_input(inference_server.url + "/v1", api_key="sk-1"))
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "remote_model"
+    assert inference_server.seen[-1].headers["Authorization"] == "Bearer sk-1"
+    schema = result["data_schema"].schema
+    assert schema[CONF_MODEL].config["options"] == ["qwen2.5-3b-instruct", "home-3b-v3"]
+    assert schema[CONF_CHAT_TEMPLATE].config["options"] == list(TEMPLATES)  # no file to detect or read one from
+    assert schema[CONF_GRAMMAR_FIELD].config["options"] == list(GRAMMAR_FIELDS)
+
+    result = await hass.config_entries.flow.async_configure(
+        flow_id,
+        {
+            CONF_MODEL: "home-3b-v3",
+            CONF_CHAT_TEMPLATE: "zephyr",
+            CONF_GRAMMAR_FIELD: GRAMMAR_FIELD_VLLM,
+            CONF_CONTEXT_LENGTH: 8192.0,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == f"home-3b-v3 on 127.0.0.1:{port}"
+    assert result["data"] == {
+        CONF_MODEL_SOURCE: SOURCE_REMOTE,
+        CONF_API: API_OPENAI,
+        CONF_URL: inference_server.url + "/v1",
+        CONF_API_KEY: "sk-1",
+        CONF_VERIFY_SSL: True,
+        CONF_MODEL: "home-3b-v3",
+        CONF_GRAMMAR_FIELD: GRAMMAR_FIELD_VLLM,
+    }
+    entry = result["result"]
+    assert entry.options == {CONF_CHAT_TEMPLATE: "zephyr", CONF_CONTEXT_LENGTH: 8192}
+    (subentry,) = entry.subentries.values()
+    assert dict(subentry.data) == DEFAULT_AGENT_OPTIONS
+    await hass.async_block_till_done()
+    assert entry.state is config_entries.ConfigEntryState.LOADED
+    engine = entry.runtime_data.worker
+    assert isinstance(engine, RemoteEngine) and engine.model == "home-3b-v3" and engine.context_length == 8192
+    assert entry.runtime_data.chat_template == "zephyr"
+    assert hass.states.get("conversation.home_llm") is not None
+
+    # The same model on the same server, its URL written another way, is not added twice.
+    result = await _start(hass, SOURCE_REMOTE)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _remote_input(inference_server.url + "/", api_key="sk-1")
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            CONF_MODEL: "home-3b-v3",
+            CONF_CHAT_TEMPLATE: "chatml",
+            CONF_GRAMMAR_FIELD: GRAMMAR_FIELD_LLAMA_CPP,
+            CONF_CONTEXT_LENGTH: 4096,
+        },
+    )
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "already_configured"
+    assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+async def test_remote_server_errors_create_nothing(hass: HomeAssistant, inference_server: ScriptedServer) -> None:
+    result = await _start(hass, SOURCE_REMOTE)
+    flow_id = result["flow_id"]
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    result = await hass.config_entries.flow.async_configure(flow_id, _remote_input(closed))
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert result["description_placeholders"]["error"].startswith(f"cannot connect to {closed}: ")
+
+    result = await hass.config_entries.flow.async_configure(flow_id, _remote_input("localhost:8080"))
+    assert result["errors"] == {CONF_URL: "invalid_url"}
+
+    inference_server.on("/v1/models", (200, {"object": "list", "data": []}))
+    result = await hass.config_entries.flow.async_configure(flow_id, _remote_input(inference_server.url))
+    assert result["errors"] == {"base": "no_models"}
+
+    # An OpenAI-compatible server asked as if it were Ollama.
+    result = await hass.config_entries.flow.async_configure(flow_id, _remote_input(inference_server.url, api=API_OLLAMA))
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert "is it an Ollama server?" in result["description_placeholders"]["error"]
+
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "remote"
+    assert hass.config_entries.async_entries(DOMAIN) == []
+
+
+async def test_remote_ollama_entry_has_no_grammar_field(hass: HomeAssistant, inference_server: ScriptedServer) -> None:
+    inference_server.on("/api/tags", (200, recorded("ollama_tags")))
+    result = await _start(hass, SOURCE_REMOTE)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _remote_input(inference_server.url, api=API_OLLAMA)
+    )
+    assert result["step_id"] == "remote_model"
+    assert result["data_schema"].schema[CONF_MODEL].config["options"] == ["codellama:13b", "llama3:latest"]
+    assert CONF_GRAMMAR_FIELD not in result["data_schema"].schema
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_MODEL: "llama3:latest", CONF_CHAT_TEMPLATE: "llama3", CONF_CONTEXT_LENGTH: 8192}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_API] == API_OLLAMA and result["data"][CONF_GRAMMAR_FIELD] == GRAMMAR_FIELD_NONE
+    await hass.async_block_till_done()
+    assert result["result"].state is config_entries.ConfigEntryState.LOADED
+
+
+async def test_remote_options_flow_shows_what_applies(hass: HomeAssistant, inference_server: ScriptedServer) -> None:
+    openai_server(inference_server)
+    entry = remote_entry(inference_server.url, "scripted")
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "remote"
+    assert set(result["data_schema"].schema) == {CONF_CHAT_TEMPLATE, CONF_CONTEXT_LENGTH}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_CHAT_TEMPLATE: "llama3", CONF_CONTEXT_LENGTH: 1024.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert entry.options == {CONF_CHAT_TEMPLATE: "llama3", CONF_CONTEXT_LENGTH: 1024}
+    assert entry.runtime_data.chat_template == "llama3" and entry.runtime_data.worker.n_ctx == 1024

@@ -1,4 +1,5 @@
-"""Home LLM: a conversation agent that runs a small language model locally with llama.cpp."""
+"""Home LLM: a conversation agent that runs a small language model locally with llama.cpp, or
+on an inference server (OpenAI-compatible or Ollama)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,29 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import (
     CHAT_TEMPLATE_AUTO,
+    CONF_API,
+    CONF_API_KEY,
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
+    CONF_GRAMMAR_FIELD,
     CONF_IN_CONTEXT_EXAMPLES,
     CONF_MERGE_ADAPTER,
+    CONF_MODEL,
     CONF_MODEL_SOURCE,
     CONF_PROMPT_PRESET,
     CONF_THREADS,
+    CONF_URL,
+    CONF_VERIFY_SSL,
+    DEFAULT_REMOTE_CHAT_TEMPLATE,
     DOMAIN,
     LOGGER,
     SOURCE_BUNDLED,
+    SOURCE_REMOTE,
     SUBENTRY_CONVERSATION,
 )
 from .home_llm_core.defaults import (
@@ -34,7 +44,8 @@ from .home_llm_core.defaults import (
 )
 from .home_llm_core.gguf_metadata import InvalidGGUFError
 from .home_llm_core.home_format import detect_template
-from .home_llm_core.worker_client import ModelLoadError, ModelWorker
+from .home_llm_core.remote_engine import API_OPENAI, GRAMMAR_FIELD_NONE, RemoteEngine, url_for_display
+from .home_llm_core.worker_client import ModelLoadError, ModelWorker, WorkerError
 from .model_files import read_model_files
 from .model_merge import async_merged_model, remove_merges
 
@@ -45,9 +56,10 @@ BUNDLED_TITLE_PATTERN = re.compile(r"Home LLM 135M v[0-9.]+ \(bundled\)")
 
 @dataclass
 class HomeLLMRuntime:
-    """What the agents of one config entry share: the model worker and how to prompt it."""
+    """What the agents of one config entry share: the model worker (or the remote engine, which
+    has its interface) and how to prompt it."""
 
-    worker: ModelWorker
+    worker: ModelWorker | RemoteEngine
     chat_template: str  # a home_format template id, or "gguf" for the file's own template
     gguf_chat_template: str | None
 
@@ -77,6 +89,8 @@ async def async_migrate_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) ->
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> bool:
+    if entry.data.get(CONF_MODEL_SOURCE) == SOURCE_REMOTE:
+        return await _async_setup_remote(hass, entry)
     if entry.data.get(CONF_MODEL_SOURCE) == SOURCE_BUNDLED and BUNDLED_TITLE_PATTERN.fullmatch(entry.title):
         # An update of the integration brings a new adapter: the title names the one that runs.
         hass.config_entries.async_update_entry(entry, title=BUNDLED_MODEL_TITLE)
@@ -117,6 +131,46 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> b
 
     entry.runtime_data = HomeLLMRuntime(worker, template, info.chat_template)
     entry.async_on_unload(worker.stop)
+    entry.async_on_unload(entry.add_update_listener(_async_reload))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_setup_remote(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> bool:
+    """A model on an inference server: set up once the server answers and serves the model."""
+    data, options = entry.data, entry.options
+    placeholders = {"model": data[CONF_MODEL], "url": url_for_display(data[CONF_URL])}
+    try:
+        engine = RemoteEngine(
+            data[CONF_URL],
+            data[CONF_MODEL],
+            api=data.get(CONF_API, API_OPENAI),
+            api_key=data.get(CONF_API_KEY) or None,
+            verify_ssl=data.get(CONF_VERIFY_SSL, True),
+            grammar_field=data.get(CONF_GRAMMAR_FIELD, GRAMMAR_FIELD_NONE),
+            n_ctx=options.get(CONF_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH),
+            session=async_get_clientsession(hass, verify_ssl=data.get(CONF_VERIFY_SSL, True)),
+        )
+    except ValueError as err:  # settings no retry can fix (the flow doesn't make such entries)
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="remote_unavailable",
+            translation_placeholders={**placeholders, "error": str(err)},
+        ) from err
+    try:
+        await engine.start()
+    except WorkerError as err:
+        await engine.stop()
+        # The server may start after Home Assistant, or be down for a while: Home Assistant retries.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="remote_unavailable",
+            translation_placeholders={**placeholders, "error": str(err)},
+        ) from err
+    # The server's model file can't be read here, so the template is the one chosen in the flow.
+    template = options.get(CONF_CHAT_TEMPLATE, DEFAULT_REMOTE_CHAT_TEMPLATE)
+    entry.runtime_data = HomeLLMRuntime(engine, template, None)
+    entry.async_on_unload(engine.stop)
     entry.async_on_unload(entry.add_update_listener(_async_reload))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

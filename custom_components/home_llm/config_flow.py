@@ -1,5 +1,5 @@
-"""Config flow: pick a model (bundled, a local GGUF, or one from Hugging Face), then tune
-how it loads (options) and add conversation agents (subentries)."""
+"""Config flow: pick a model (bundled, a local GGUF, one from Hugging Face, or one on an
+inference server), then tune how it loads (options) and add conversation agents (subentries)."""
 
 from __future__ import annotations
 
@@ -21,18 +21,23 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers import selector
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import (
     CHAT_TEMPLATE_AUTO,
+    CONF_API,
+    CONF_API_KEY,
     CONF_CHAT_TEMPLATE,
     CONF_CONFIRM_RISKY_ACTIONS,
     CONF_CONTEXT_LENGTH,
     CONF_EXTRA_ATTRIBUTES,
     CONF_FILENAME,
+    CONF_GRAMMAR_FIELD,
     CONF_IN_CONTEXT_EXAMPLES,
     CONF_LORA_PATH,
     CONF_MAX_TOKENS,
     CONF_MERGE_ADAPTER,
+    CONF_MODEL,
     CONF_MODEL_PATH,
     CONF_MODEL_SOURCE,
     CONF_PROMPT_PRESET,
@@ -43,21 +48,36 @@ from .const import (
     CONF_THREADS,
     CONF_TOP_K,
     CONF_TOP_P,
+    CONF_URL,
     CONF_USE_GRAMMAR,
+    CONF_VERIFY_SSL,
     DEFAULT_AGENT_NAME,
     DEFAULT_QUANTIZATION,
+    DEFAULT_REMOTE_CHAT_TEMPLATE,
     DOMAIN,
     LOGGER,
     MODELS_DIR,
     SOURCE_BUNDLED,
     SOURCE_HUGGINGFACE,
     SOURCE_LOCAL_FILE,
+    SOURCE_REMOTE,
     SUBENTRY_CONVERSATION,
     agent_defaults,
 )
 from .home_llm_core.defaults import BUNDLED_MODEL_TITLE, DEFAULT_CONTEXT_LENGTH, DEFAULT_THREADS, BundledModelMissingError
 from .home_llm_core.gguf_metadata import InvalidGGUFError, check_lora_fits, read_gguf_metadata
 from .home_llm_core.home_format import DEFAULT_ATTRIBUTES, GGUF_TEMPLATE, PRESETS, TEMPLATES
+from .home_llm_core.remote_engine import (
+    API_OPENAI,
+    APIS,
+    GRAMMAR_FIELD_LLAMA_CPP,
+    GRAMMAR_FIELD_NONE,
+    GRAMMAR_FIELDS,
+    AuthRefusedError,
+    RemoteEngine,
+    RemoteError,
+    split_server_url,
+)
 from .model_download import (
     HubUnreachableError,
     ModelDownloadError,
@@ -93,6 +113,8 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         self._available: list[str] = []
         self._download_task: asyncio.Task[Path] | None = None
         self._download_error = ""
+        self._remote: dict[str, Any] = {}
+        self._models: list[str] = []
 
     @staticmethod
     @callback
@@ -105,7 +127,9 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         return {SUBENTRY_CONVERSATION: ConversationSubentryFlow}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        return self.async_show_menu(step_id="user", menu_options=[SOURCE_BUNDLED, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE])
+        return self.async_show_menu(
+            step_id="user", menu_options=[SOURCE_BUNDLED, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE, SOURCE_REMOTE]
+        )
 
     async def async_step_bundled(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         try:
@@ -234,8 +258,106 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         LOGGER.error("Downloading %s from %s failed: %s", self._filename, self._repo_id, self._download_error)
         return self.async_abort(reason="download_failed", description_placeholders={"error": self._download_error})
 
-    def _create_model_entry(self, title: str, data: dict[str, Any]) -> ConfigFlowResult:
-        return self.async_create_entry(title=title, data=data, subentries=[_default_subentry(data)])
+    async def async_step_remote(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """An inference server: its API, URL and key; it is asked for its models before going on."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            self._remote = {
+                CONF_API: user_input[CONF_API],
+                CONF_URL: user_input[CONF_URL].strip(),
+                CONF_API_KEY: user_input.get(CONF_API_KEY, "").strip(),
+                CONF_VERIFY_SSL: user_input[CONF_VERIFY_SSL],
+            }
+            try:
+                self._models = await self._remote_engine().list_models()
+            except ValueError as err:
+                errors[CONF_URL] = "invalid_url"
+                placeholders["error"] = str(err)
+            except AuthRefusedError as err:
+                errors["base"] = "invalid_auth"
+                placeholders["error"] = str(err)
+            except RemoteError as err:
+                errors["base"] = "cannot_connect"
+                placeholders["error"] = str(err)
+            else:
+                if self._models:
+                    return await self.async_step_remote_model()
+                errors["base"] = "no_models"
+        defaults = user_input or {}
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_API, default=defaults.get(CONF_API, API_OPENAI)): selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=list(APIS), translation_key=CONF_API)
+                ),
+                vol.Required(CONF_URL, default=defaults.get(CONF_URL, "")): selector.TextSelector(
+                    selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
+                ),
+                vol.Optional(CONF_API_KEY, default=defaults.get(CONF_API_KEY, "")): selector.TextSelector(
+                    selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+                ),
+                vol.Required(CONF_VERIFY_SSL, default=defaults.get(CONF_VERIFY_SSL, True)): selector.BooleanSelector(),
+            }
+        )
+        return self.async_show_form(step_id="remote", data_schema=schema, errors=errors, description_placeholders=placeholders)
+
+    async def async_step_remote_model(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One of the server's models, and how Home LLM prompts it."""
+        api, url = self._remote[CONF_API], self._remote[CONF_URL]
+        root, _auth = split_server_url(url, api)
+        if user_input is not None:
+            model = user_input[CONF_MODEL]
+            data = {
+                CONF_MODEL_SOURCE: SOURCE_REMOTE,
+                **self._remote,
+                CONF_MODEL: model,
+                CONF_GRAMMAR_FIELD: user_input.get(CONF_GRAMMAR_FIELD, GRAMMAR_FIELD_NONE)
+                if api == API_OPENAI
+                else GRAMMAR_FIELD_NONE,
+            }
+            # The same model on the same server is one entry, however the URL was written.
+            await self.async_set_unique_id(f"{str(root).rstrip('/')} {model}")
+            self._abort_if_unique_id_configured()
+            options = {
+                CONF_CHAT_TEMPLATE: user_input[CONF_CHAT_TEMPLATE],
+                CONF_CONTEXT_LENGTH: int(user_input[CONF_CONTEXT_LENGTH]),
+            }
+            # llama-cpp-python's server names a model by its file path unless given an alias.
+            name = Path(model).name if model.endswith(".gguf") else model
+            return self._create_model_entry(f"{name} on {root.host_port_subcomponent}", data, options)
+        fields: dict[Any, Any] = {
+            vol.Required(CONF_MODEL, default=self._models[0]): selector.SelectSelector(
+                selector.SelectSelectorConfig(options=self._models)
+            ),
+            vol.Required(CONF_CHAT_TEMPLATE, default=DEFAULT_REMOTE_CHAT_TEMPLATE): _template_selector(list(TEMPLATES)),
+        }
+        if api == API_OPENAI:
+            fields[vol.Required(CONF_GRAMMAR_FIELD, default=GRAMMAR_FIELD_LLAMA_CPP)] = selector.SelectSelector(
+                selector.SelectSelectorConfig(options=list(GRAMMAR_FIELDS), translation_key=CONF_GRAMMAR_FIELD)
+            )
+        fields[vol.Required(CONF_CONTEXT_LENGTH, default=DEFAULT_CONTEXT_LENGTH)] = _int_box(512, 131072, 256)
+        return self.async_show_form(
+            step_id="remote_model", data_schema=vol.Schema(fields), description_placeholders={"url": str(root).rstrip("/")}
+        )
+
+    def _remote_engine(self) -> RemoteEngine:
+        """An engine for the server entered so far, on Home Assistant's shared HTTP session (raises ValueError)."""
+        verify = self._remote[CONF_VERIFY_SSL]
+        return RemoteEngine(
+            self._remote[CONF_URL],
+            "",
+            api=self._remote[CONF_API],
+            api_key=self._remote[CONF_API_KEY] or None,
+            verify_ssl=verify,
+            session=async_get_clientsession(self.hass, verify_ssl=verify),
+        )
+
+    def _create_model_entry(self, title: str, data: dict[str, Any], options: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return self.async_create_entry(title=title, data=data, options=options, subentries=[_default_subentry(data)])
+
+
+def _template_selector(templates: list[str]) -> selector.SelectSelector:
+    return selector.SelectSelector(selector.SelectSelectorConfig(options=templates, translation_key=CONF_CHAT_TEMPLATE))
 
 
 def _int_box(low: int, high: int, step: int = 1) -> selector.NumberSelector:
@@ -245,20 +367,22 @@ def _int_box(low: int, high: int, step: int = 1) -> selector.NumberSelector:
 
 
 class HomeLLMOptionsFlow(OptionsFlow):
-    """How the model is loaded: chat template, context length, threads, adapter merged or not."""
+    """How the model is loaded: chat template, context length, threads, adapter merged or not;
+    for a model on a server only the chat template and the context length apply."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if self.config_entry.data.get(CONF_MODEL_SOURCE) == SOURCE_REMOTE:
+            return await self.async_step_remote()
         if user_input is not None:
             user_input[CONF_CONTEXT_LENGTH] = int(user_input[CONF_CONTEXT_LENGTH])
             user_input[CONF_THREADS] = int(user_input[CONF_THREADS])
             return self.async_create_entry(data=user_input)
         options = self.config_entry.options
-        templates = [CHAT_TEMPLATE_AUTO, *TEMPLATES, GGUF_TEMPLATE]
         schema = vol.Schema(
             {
-                vol.Required(
-                    CONF_CHAT_TEMPLATE, default=options.get(CONF_CHAT_TEMPLATE, CHAT_TEMPLATE_AUTO)
-                ): selector.SelectSelector(selector.SelectSelectorConfig(options=templates, translation_key=CONF_CHAT_TEMPLATE)),
+                vol.Required(CONF_CHAT_TEMPLATE, default=options.get(CONF_CHAT_TEMPLATE, CHAT_TEMPLATE_AUTO)): _template_selector(
+                    [CHAT_TEMPLATE_AUTO, *TEMPLATES, GGUF_TEMPLATE]
+                ),
                 vol.Required(CONF_CONTEXT_LENGTH, default=options.get(CONF_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH)): _int_box(
                     512, 131072, 256
                 ),
@@ -267,6 +391,23 @@ class HomeLLMOptionsFlow(OptionsFlow):
             }
         )
         return self.async_show_form(step_id="init", data_schema=schema)
+
+    async def async_step_remote(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if user_input is not None:
+            user_input[CONF_CONTEXT_LENGTH] = int(user_input[CONF_CONTEXT_LENGTH])
+            return self.async_create_entry(data=user_input)
+        options = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_CHAT_TEMPLATE, default=options.get(CONF_CHAT_TEMPLATE, DEFAULT_REMOTE_CHAT_TEMPLATE)
+                ): _template_selector(list(TEMPLATES)),
+                vol.Required(CONF_CONTEXT_LENGTH, default=options.get(CONF_CONTEXT_LENGTH, DEFAULT_CONTEXT_LENGTH)): _int_box(
+                    512, 131072, 256
+                ),
+            }
+        )
+        return self.async_show_form(step_id="remote", data_schema=schema)
 
 
 class ConversationSubentryFlow(ConfigSubentryFlow):

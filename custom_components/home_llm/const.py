@@ -33,6 +33,16 @@ CONF_LORA_PATH = "lora_path"  # optional LoRA adapter GGUF on top of a local mod
 CONF_REPO_ID = "repo_id"
 CONF_QUANTIZATION = "quantization"
 CONF_FILENAME = "filename"
+# A model on an inference server (home_llm_core/remote_engine.py)
+SOURCE_REMOTE = "remote"
+CONF_API = "api"  # remote_engine.API_OPENAI or API_OLLAMA
+CONF_URL = "url"
+CONF_API_KEY = "api_key"
+CONF_MODEL = "model"
+CONF_VERIFY_SSL = "verify_ssl"
+CONF_GRAMMAR_FIELD = "grammar_field"  # where an OpenAI-compatible server takes the grammar
+# A remote model's file can't be read for its template: ChatML suits most small instruct models.
+DEFAULT_REMOTE_CHAT_TEMPLATE = "chatml"
 
 # Config entry options (how the model is loaded)
 CONF_CHAT_TEMPLATE = "chat_template"

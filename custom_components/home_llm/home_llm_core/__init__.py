@@ -13,5 +13,7 @@ the same files as two modules, with two ``Home`` classes that never compare equa
 prevents that: before Home Assistant loads the integration it registers every installed
 ``home_llm_core`` module under the integration's name as well,
 so both names are the same module objects and a Home built by the integration goes to the
-evaluator as it is. Nothing in here may import Home Assistant or anything outside this package.
+evaluator as it is. Nothing in here may import Home Assistant or anything outside this package,
+except: numpy and gguf (merge_lora.py), aiohttp and yarl (remote_engine.py), which Home Assistant's
+environment has; data/ and training/ use neither module.
 """

@@ -262,7 +262,8 @@ class ModelWorker:
         if not reply.get("ok"):
             self.last_error = f"GenerationError: {reply.get('error')}"
             raise GenerationError(reply.get("error") or "unknown error in the model worker")
-        self.failures = 0
+        if request["op"] == "generate":  # a process that tokenizes but dies generating keeps failing
+            self.failures = 0
         return reply
 
     @contextlib.asynccontextmanager
