@@ -49,7 +49,7 @@ from .home_llm_core.worker_client import ModelLoadError, ModelWorker, WorkerErro
 from .model_files import read_model_files
 from .model_merge import async_merged_model, remove_merges
 
-PLATFORMS = [Platform.CONVERSATION]
+PLATFORMS = [Platform.AI_TASK, Platform.CONVERSATION]
 # The title Home LLM gives an entry of the bundled model; one a user wrote is left alone.
 BUNDLED_TITLE_PATTERN = re.compile(r"Home LLM 135M v[0-9.]+ \(bundled\)")
 

@@ -1,5 +1,6 @@
 """Config flow: pick a model (bundled, a local GGUF, one from Hugging Face, or one on an
-inference server), then tune how it loads (options) and add conversation agents (subentries)."""
+inference server), then tune how it loads (options) and add conversation agents and AI task
+entities (subentries)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,8 @@ from .const import (
     CONF_USE_GRAMMAR,
     CONF_VERIFY_SSL,
     DEFAULT_AGENT_NAME,
+    DEFAULT_AI_TASK_NAME,
+    DEFAULT_AI_TASK_OPTIONS,
     DEFAULT_QUANTIZATION,
     DEFAULT_REMOTE_CHAT_TEMPLATE,
     DOMAIN,
@@ -61,6 +64,7 @@ from .const import (
     SOURCE_HUGGINGFACE,
     SOURCE_LOCAL_FILE,
     SOURCE_REMOTE,
+    SUBENTRY_AI_TASK,
     SUBENTRY_CONVERSATION,
     agent_defaults,
 )
@@ -124,7 +128,7 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
     @classmethod
     @callback
     def async_get_supported_subentry_types(cls, config_entry: ConfigEntry) -> dict[str, type[ConfigSubentryFlow]]:
-        return {SUBENTRY_CONVERSATION: ConversationSubentryFlow}
+        return {SUBENTRY_CONVERSATION: ConversationSubentryFlow, SUBENTRY_AI_TASK: AITaskSubentryFlow}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         return self.async_show_menu(
@@ -427,6 +431,36 @@ class ConversationSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="reconfigure", data_schema=_agent_schema({**agent_defaults(self._get_entry().data), **subentry.data})
         )
+
+
+class AITaskSubentryFlow(ConfigSubentryFlow):
+    """Adds or reconfigures one AI task entity: its name and its temperature."""
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        if user_input is not None:
+            name = user_input.pop(CONF_NAME)
+            return self.async_create_entry(title=name, data=user_input)
+        return self.async_show_form(
+            step_id="user", data_schema=_ai_task_schema(DEFAULT_AI_TASK_OPTIONS, name=DEFAULT_AI_TASK_NAME)
+        )
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        subentry = self._get_reconfigure_subentry()
+        if user_input is not None:
+            return self.async_update_and_abort(self._get_entry(), subentry, data=user_input)
+        return self.async_show_form(
+            step_id="reconfigure", data_schema=_ai_task_schema({**DEFAULT_AI_TASK_OPTIONS, **subentry.data})
+        )
+
+
+def _ai_task_schema(values: dict[str, Any], name: str | None = None) -> vol.Schema:
+    fields: dict[Any, Any] = {}
+    if name is not None:
+        fields[vol.Required(CONF_NAME, default=name)] = str
+    fields[vol.Required(CONF_TEMPERATURE, default=values[CONF_TEMPERATURE])] = selector.NumberSelector(
+        selector.NumberSelectorConfig(min=0, max=2, step=0.05)
+    )
+    return vol.Schema(fields)
 
 
 def _clean(user_input: dict[str, Any]) -> dict[str, Any]:

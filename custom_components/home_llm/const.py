@@ -64,6 +64,13 @@ CONF_USE_GRAMMAR = "use_grammar"
 CONF_REMEMBER_TURNS = "remember_turns"
 CONF_CONFIRM_RISKY_ACTIONS = "confirm_risky_actions"  # unlock, open a garage door or gate, disarm: ask first
 
+# AI task subentry (one per AI task entity: ai_task.py)
+SUBENTRY_AI_TASK = "ai_task_data"  # the subentry type Home Assistant's core integrations use
+DEFAULT_AI_TASK_NAME = "Home LLM AI Task"
+DEFAULT_AI_TASK_OPTIONS: dict[str, Any] = {CONF_TEMPERATURE: DEFAULT_TEMPERATURE}
+# An answer's token budget: room for a paragraph, or a JSON object of a few fields with texts.
+AI_TASK_MAX_TOKENS = 512
+
 DEFAULT_AGENT_NAME = "Home LLM"
 DEFAULT_AGENT_OPTIONS: dict[str, Any] = {
     CONF_PROMPT_PRESET: DEFAULT_PRESET,
