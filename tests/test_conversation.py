@@ -419,3 +419,33 @@ async def test_a_300_device_home_is_cut_to_fit_and_the_named_device_acts(hass: H
     assert "switch.outlet_3" in left_out
     result = await ask(hass, "turn on the bed light")
     assert hass.states.get("switch.outlet_3").state == "off"
+
+
+async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
+    hass: HomeAssistant, demo_home, scripted_worker, caplog
+) -> None:
+    """'Which bed light do you mean?' when one device is called Bed Light is no real question:
+    the model is asked again with a grammar that admits only calls on that device."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    scripted_worker.replies = [
+        "Which bed light do you mean: the Bed Lamp or the Floor Lamp?",
+        call("light.turn_on", "light.bed_light"),
+    ]
+    result = await ask(hass, "turn on the bed light")
+    assert hass.states.get("light.bed_light").state == "on"
+    assert result.response.speech["plain"]["speech"] == "Turned on the Bed Light."
+    first, again = scripted_worker.requests[-2:]
+    assert again["prompt"] == first["prompt"]
+    assert again["grammar"].startswith("root ::= calls\n") and "sentence" not in again["grammar"]
+    assert '"light.bed_light"' in again["grammar"] and "light.ceiling_lights" not in again["grammar"]
+    assert "asked again for its calls" in caplog.text
+
+    # Words that fit several devices: the question stands, nothing runs.
+    scripted_worker.replies = ["Which light do you mean: the Bed Light or the Ceiling Lights?"]
+    before = snapshot(hass)
+    result = await ask(hass, "turn off the light")
+    assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Bed Light or the Ceiling Lights?"
+    assert len(scripted_worker.requests) == 3 and snapshot(hass) == before

@@ -225,3 +225,20 @@ def test_risky_calls_are_unlocking_opening_a_garage_or_gate_and_disarming() -> N
 )  # fmt: skip
 def test_yes_or_no(text: str, answer: bool | None) -> None:
     assert yes_or_no(text) is answer
+
+
+def test_a_question_back_names_a_device_only_when_one_device_has_those_words() -> None:
+    from home_llm_core.home_format.ask_back import named_device
+
+    office = FIXTURE_HOME.get("light.office")
+    assert named_device(FIXTURE_HOME, "Which office light do you mean: the Desk Lamp or the Floor Lamp?") == office
+    assert named_device(FIXTURE_HOME, "There's more than one Office Light. Did you mean the A or the B?") == office
+    assert named_device(FIXTURE_HOME, "Which ceiling light would you like: the A or the B?") == FIXTURE_HOME.get("light.kitchen")
+    assert named_device(FIXTURE_HOME, "Which light do you mean: the Office Light or the Kitchen Light?") is None
+    assert named_device(FIXTURE_HOME, "Which sauna do you mean: the A or the B?") is None
+    assert named_device(FIXTURE_HOME, "The office light is on.") is None
+
+
+def test_the_act_grammar_admits_only_calls() -> None:
+    grammar = build_grammar(FIXTURE_HOME, calls_only=True, act=True)
+    assert grammar.startswith("root ::= calls\n") and "sentence" not in grammar

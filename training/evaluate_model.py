@@ -28,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from home_llm_core import context_fit, defaults, gguf_metadata, merge_lora, worker_client
+from home_llm_core import context_fit, defaults, generation, gguf_metadata, merge_lora, worker_client
 from home_llm_core.home_format import (
     DEFAULT_ATTRIBUTES,
     DEFAULT_PRESET,
@@ -245,7 +245,8 @@ async def evaluate_cases(
                 user_area=case.satellite_area,
                 history=case.history,
             )
-            result = await worker.generate(request.prompt, **request.generate_kwargs)
+            sampling = {k: v for k, v in request.generate_kwargs.items() if k not in ("grammar", "stop")}
+            result = await generation.generate_reply(worker, fitted.home, fitted.request, **sampling)
         except (
             worker_client.GenerationError,
             worker_client.WorkerCrashedError,

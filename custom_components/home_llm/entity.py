@@ -37,6 +37,7 @@ from .const import (
 )
 from .exposed_home import area_of_device, snapshot_home
 from .home_llm_core.context_fit import build_fitting_request
+from .home_llm_core.generation import generate_reply
 from .home_llm_core.home_format import (
     Home,
     Interpretation,
@@ -111,7 +112,7 @@ class HomeLLMEntity(Entity):
                 return conversation.async_get_result_from_chat_log(user_input, chat_log)
         try:
             home, request = await self._async_build(user_input, chat_log, options)
-            output = await self._async_generate(request, options, user_input, chat_log, asked_at)
+            output = await self._async_generate(home, request, options, user_input, chat_log, asked_at)
             outcome = await self._async_act(
                 home, output.text, user_input.context, chat_log.conversation_id, options[CONF_CONFIRM_RISKY_ACTIONS]
             )
@@ -181,6 +182,7 @@ class HomeLLMEntity(Entity):
 
     async def _async_generate(
         self,
+        home: Home,
         request: ModelRequest,
         options: dict[str, Any],
         user_input: conversation.ConversationInput,
@@ -193,14 +195,14 @@ class HomeLLMEntity(Entity):
         CancelledError when the caller went away (logged: nothing was done).
         """
         try:
-            result = await self.entry.runtime_data.worker.generate(
-                request.prompt,
-                grammar=request.grammar,
+            result = await generate_reply(
+                self.entry.runtime_data.worker,
+                home,
+                request,
                 max_tokens=options[CONF_MAX_TOKENS],
                 temperature=options[CONF_TEMPERATURE],
                 top_p=options[CONF_TOP_P],
                 top_k=options[CONF_TOP_K],
-                stop=list(request.stop),
             )
         except asyncio.CancelledError:
             # Home Assistant cancels the request when its caller goes away (the browser
@@ -220,6 +222,12 @@ class HomeLLMEntity(Entity):
             self._update_failing_issue()
             raise _generation_failed(err) from err
         self._update_failing_issue()
+        if "unwarranted_question" in result.stats:
+            LOGGER.info(
+                "The model asked %r although one device has that name; asked again for its calls: %r",
+                result.stats["unwarranted_question"],
+                result.text,
+            )
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)
         return result
 

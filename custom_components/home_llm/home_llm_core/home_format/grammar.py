@@ -46,8 +46,9 @@ def _rule_name(*parts: str) -> str:
     return "-".join(p.replace("_", "-") for p in parts)
 
 
-def build_grammar(home: Home, *, compat: bool = False, calls_only: bool = False) -> str:
-    """calls_only (v2): calls alone or a sentence alone; otherwise a sentence, then calls in a fence."""
+def build_grammar(home: Home, *, compat: bool = False, calls_only: bool = False, act: bool = False) -> str:
+    """calls_only (v2): calls alone or a sentence alone; otherwise a sentence, then calls in a fence.
+    act (v2): calls alone, no sentence (the home must have a device with a service)."""
     rules: dict[str, str] = {}
     kinds: set[str] = set()
     call_rules: list[str] = []
@@ -90,7 +91,9 @@ def build_grammar(home: Home, *, compat: bool = False, calls_only: bool = False)
 
     # One line of prose: no newline, no backtick, no brace (so calls can't hide in it).
     sentence = "sentence ::= [^\\n`{}]+"
-    if calls_only:
+    if act and call_rules:
+        head = ["root ::= calls", f'calls ::= call ("\\n" call){{0,{MAX_CALLS - 1}}}']
+    elif calls_only:
         head = [f"root ::= {'calls | ' if call_rules else ''}sentence", sentence]
         if call_rules:
             head.append(f'calls ::= call ("\\n" call){{0,{MAX_CALLS - 1}}}')

@@ -21,6 +21,7 @@ class ModelRequest:
     prompt: str  # chat-templated, ending where the assistant's reply starts
     grammar: str | None  # GBNF, or None when grammar is off
     stop: tuple[str, ...]
+    calls_only: bool = False  # the v2 format: calls alone or one sentence
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def build_request(
         prompt=render_chat(chat_template, system, turns, gguf_chat_template),
         grammar=build_grammar(home, compat=chosen.compat, calls_only=chosen.calls_only) if use_grammar else None,
         stop=stop_strings(chat_template),
+        calls_only=chosen.calls_only,
     )
 
 

@@ -1,0 +1,40 @@
+"""A question back that the home does not warrant.
+
+A small model sometimes answers "turn off the kitchen light" with "Which kitchen light do you
+mean: ...?" although exactly one exposed device is called Kitchen Light. Asking which X is only
+right when the words fit several devices (the training data asks back only then: a device's
+exact name or alias always means that device), so such a question names the device the user
+meant; the agent then asks the model again for the calls on that device alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .home import Entity, Home
+
+# The reply styles of a question back (data/piles/en/responses.csv, ask.which).
+_ASKED = re.compile(
+    r"^\s*(?:which (?P<which>.+?) (?:do you mean|would you like)\b|there's more than one (?P<more>.+?)[.!?])",
+    re.IGNORECASE,
+)
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"[^\W_]+", text.lower()))
+
+
+def named_device(home: Home, sentence: str) -> Entity | None:
+    """The one device a question back asks about by that device's own name, alias or entity id
+    ("which kitchen light" with one Kitchen Light); None when the question is warranted or the
+    sentence is no question back."""
+    asked = _ASKED.match(sentence)
+    if asked is None:
+        return None
+    words = _words(asked.group("which") or asked.group("more"))
+    found = [
+        entity
+        for entity in home.entities
+        if words in {_words(entity.name), _words(entity.entity_id.split(".", 1)[1]), *(_words(a) for a in entity.aliases)}
+    ]
+    return found[0] if len(found) == 1 else None
