@@ -443,9 +443,15 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     assert '"light.bed_light"' in again["grammar"] and "light.ceiling_lights" not in again["grammar"]
     assert "asked again for its calls" in caplog.text
 
+    # An action said to be done, without its call: asked again the same way.
+    scripted_worker.replies = ["Turned off the Bed Light.", call("light.turn_off", "light.bed_light")]
+    result = await ask(hass, "turn off the bed light")
+    assert hass.states.get("light.bed_light").state == "off"
+    assert scripted_worker.requests[-1]["grammar"].startswith("root ::= calls\n")
+
     # Words that fit several devices: the question stands, nothing runs.
     scripted_worker.replies = ["Which light do you mean: the Bed Light or the Ceiling Lights?"]
     before = snapshot(hass)
     result = await ask(hass, "turn off the light")
     assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Bed Light or the Ceiling Lights?"
-    assert len(scripted_worker.requests) == 3 and snapshot(hass) == before
+    assert len(scripted_worker.requests) == 5 and snapshot(hass) == before

@@ -242,3 +242,12 @@ def test_a_question_back_names_a_device_only_when_one_device_has_those_words() -
 def test_the_act_grammar_admits_only_calls() -> None:
     grammar = build_grammar(FIXTURE_HOME, calls_only=True, act=True)
     assert grammar.startswith("root ::= calls\n") and "sentence" not in grammar
+
+
+def test_an_action_claimed_without_its_call_names_its_device() -> None:
+    from home_llm_core.home_format.ask_back import claimed_device
+
+    assert claimed_device(FIXTURE_HOME, "Turned off the Office Light.") == FIXTURE_HOME.get("light.office")
+    assert claimed_device(FIXTURE_HOME, "turned on the office light") == FIXTURE_HOME.get("light.office")
+    assert claimed_device(FIXTURE_HOME, "The Office Light is on.") is None
+    assert claimed_device(FIXTURE_HOME, "Turned on the Sauna.") is None

@@ -222,10 +222,10 @@ class HomeLLMEntity(Entity):
             self._update_failing_issue()
             raise _generation_failed(err) from err
         self._update_failing_issue()
-        if "unwarranted_question" in result.stats:
+        if "instead_of_calls" in result.stats:
             LOGGER.info(
-                "The model asked %r although one device has that name; asked again for its calls: %r",
-                result.stats["unwarranted_question"],
+                "The model wrote %r instead of calls on the device it names; asked again for its calls: %r",
+                result.stats["instead_of_calls"],
                 result.text,
             )
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)

@@ -1,17 +1,21 @@
-"""A question back that the home does not warrant.
+"""Sentences a model of the v2 format writes where it should have written calls.
 
 A small model sometimes answers "turn off the kitchen light" with "Which kitchen light do you
-mean: ...?" although exactly one exposed device is called Kitchen Light. Asking which X is only
+mean: ...?" although exactly one exposed device is called Kitchen Light: asking which X is only
 right when the words fit several devices (the training data asks back only then: a device's
-exact name or alias always means that device), so such a question names the device the user
-meant; the agent then asks the model again for the calls on that device alone.
+exact name or alias always means that device). And it sometimes writes the confirmation the
+user hears after a command ("Turned on the Bed Light.", which it sees in earlier turns) instead
+of the command's calls, so nothing would run. Both name the device the user meant; the agent
+then asks the model again for the calls on that device alone.
 """
 
 from __future__ import annotations
 
 import re
 
-from .home import Entity, Home
+from .confirm import confirmation
+from .domains import DOMAINS
+from .home import Entity, Home, ServiceCall
 
 # The reply styles of a question back (data/piles/en/responses.csv, ask.which).
 _ASKED = re.compile(
@@ -38,3 +42,15 @@ def named_device(home: Home, sentence: str) -> Entity | None:
         if words in {_words(entity.name), _words(entity.entity_id.split(".", 1)[1]), *(_words(a) for a in entity.aliases)}
     ]
     return found[0] if len(found) == 1 else None
+
+
+def claimed_device(home: Home, sentence: str) -> Entity | None:
+    """The device of an action the sentence says was done ("Turned on the Bed Light.", word for
+    word as the integration confirms one call), which no call did."""
+    said = _words(sentence)
+    for entity in home.entities:
+        domain = DOMAINS.get(entity.domain)
+        for service in domain.done if domain else ():
+            if _words(confirmation(home, [ServiceCall(entity.domain, service, entity.entity_id)])) == said:
+                return entity
+    return None
