@@ -28,6 +28,10 @@ def _words(text: str) -> str:
     return " ".join(re.findall(r"[^\W_]+", text.lower()))
 
 
+# The words a one-call confirmation starts with ("turned on", "set the speed of", "used ... on").
+_CONFIRMATION_STARTS = tuple({_words(done) for domain in DOMAINS.values() for done in domain.done.values()} | {"used"})
+
+
 def named_device(home: Home, sentence: str) -> Entity | None:
     """The one device a question back asks about by that device's own name, alias or entity id
     ("which kitchen light" with one Kitchen Light); None when the question is warranted or the
@@ -48,6 +52,9 @@ def claimed_device(home: Home, sentence: str) -> Entity | None:
     """The device of an action the sentence says was done ("Turned on the Bed Light.", word for
     word as the integration confirms one call), which no call did."""
     said = _words(sentence)
+    # Most sentences are answers: only one that begins as a confirmation is worth the search.
+    if not said.startswith(_CONFIRMATION_STARTS):
+        return None
     for entity in home.entities:
         domain = DOMAINS.get(entity.domain)
         for service in domain.done if domain else ():
