@@ -104,3 +104,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if tried:
         counts = ", ".join(f"{count:,} {what}" for what, count in tried.items())
         terminalreporter.write_line(f"hostile input tried: {counts}")
+
+
+@pytest.fixture(scope="module")
+def grammars():
+    """llama.cpp's grammar engine over the bundled model's vocabulary (tests/grammar_runner.py)."""
+    from .grammar_runner import GrammarRunner
+
+    runner = GrammarRunner()
+    yield runner
+    runner.llm.close()

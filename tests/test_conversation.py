@@ -74,7 +74,7 @@ async def test_valid_call_changes_state_with_the_users_context(hass: HomeAssista
     assert result.response.speech["plain"]["speech"] == "Turning on the bed light."
 
 
-async def test_prompt_and_grammar_cover_only_exposed_entities(hass: HomeAssistant, scripted_agent) -> None:
+async def test_prompt_and_grammar_cover_only_exposed_entities(hass: HomeAssistant, scripted_agent, grammars) -> None:
     # Locks aren't exposed to Assist by default; expose none but the front door.
     async_expose_entity(hass, conversation.DOMAIN, "lock.front_door", True)
     async_expose_entity(hass, conversation.DOMAIN, "switch.ac", False)
@@ -83,9 +83,15 @@ async def test_prompt_and_grammar_cover_only_exposed_entities(hass: HomeAssistan
 
     request = scripted_agent.requests[0]
     assert "light.bed_light 'Bed Light'" in request["prompt"]
-    assert "lock.front_door" in request["prompt"] and "lock.front_door" in request["grammar"]
-    assert "lock.kitchen_door" not in request["prompt"] and "lock.kitchen_door" not in request["grammar"]
-    assert "switch.ac" not in request["prompt"] and "switch.ac" not in request["grammar"]
+
+    def callable_(service: str, entity_id: str) -> bool:  # a reply in this preset's format
+        call = f'{{"service": "{service}", "target_device": "{entity_id}"}}'
+        return grammars.accepts(request["grammar"], f"Done.\n```homeassistant\n{call}\n```")
+
+    assert "lock.front_door" in request["prompt"] and callable_("lock.lock", "lock.front_door")
+    assert "lock.kitchen_door" not in request["prompt"] and not callable_("lock.lock", "lock.kitchen_door")
+    assert "switch.ac" not in request["prompt"] and not callable_("switch.turn_on", "switch.ac")
+    assert callable_("switch.turn_on", "switch.decorative_lights")
     assert request["prompt"].startswith("<|im_start|>system\n")  # SmolLM2's ChatML, detected from the GGUF
     assert request["temperature"] == 0.1
 
@@ -425,7 +431,8 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     hass: HomeAssistant, demo_home, scripted_worker, caplog
 ) -> None:
     """'Which bed light do you mean?' when one device is called Bed Light is no real question:
-    the model is asked again with a grammar that admits only calls on that device."""
+    the model is asked again with a grammar that admits calls on that device or a sentence that
+    doesn't ask back."""
     entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -439,9 +446,17 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     assert result.response.speech["plain"]["speech"] == "Turned on the Bed Light."
     first, again = scripted_worker.requests[-2:]
     assert again["prompt"] == first["prompt"]
-    assert again["grammar"].startswith("root ::= calls\n") and "sentence" not in again["grammar"]
-    assert '"light.bed_light"' in again["grammar"] and "light.ceiling_lights" not in again["grammar"]
-    assert "asked again for its calls" in caplog.text
+    assert again["grammar"].startswith('root ::= calls | sentence\nsentence ::= ("The " | ')
+    assert 'target_device\\": \\"light." ent-light' in again["grammar"]
+    assert 'ent-light ::= "bed_light"\n' in again["grammar"]
+    assert "asked again about that device" in caplog.text
+
+    # Asked again, it may answer instead: nothing runs.
+    scripted_worker.replies = ["Which bed light do you mean: the Bed Lamp or the Floor Lamp?", "The Bed Light is already on."]
+    before = snapshot(hass)
+    result = await ask(hass, "turn on the bed light")
+    assert result.response.speech["plain"]["speech"] == "The Bed Light is already on."
+    assert snapshot(hass) == before
 
     # An action said to be done, without its call: asked again the same way.
     scripted_worker.replies = ["Turned off the Bed Light.", call("light.turn_off", "light.bed_light")]
@@ -454,4 +469,4 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     before = snapshot(hass)
     result = await ask(hass, "turn off the light")
     assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Bed Light or the Ceiling Lights?"
-    assert len(scripted_worker.requests) == 5 and snapshot(hass) == before
+    assert len(scripted_worker.requests) == 7 and snapshot(hass) == before

@@ -174,10 +174,37 @@ def test_odd_attribute_values_render_neutrally(preset: str) -> None:
 
 def test_grammar_names_only_exposed_entities_and_allowed_services() -> None:
     grammar = build_grammar(FIXTURE_HOME)
-    assert '"lock.front_door"' in grammar and '"light.garage"' not in grammar
+    rules = dict(line.split(" ::= ", 1) for line in grammar.splitlines())
+    # A call spells its domain, then one of that domain's exposed entities.
+    assert '"front_door"' in rules["ent-lock"].split(" | ")
+    assert '"garage"' not in rules["ent-light"].split(" | ")
+    assert rules["call-lock-unlock"].startswith('"{\\"service\\": \\"lock.unlock\\", \\"target_device\\": \\"lock." ent-lock ')
     assert "lock.open" not in grammar
     # Sensors are shown for questions but can't be targeted.
-    assert "sensor.outside" not in grammar
+    assert "sensor" not in grammar
+
+
+def test_grammar_can_require_how_a_sentence_starts(grammars) -> None:
+    """Asked again after an unwarranted question back, the model may act or answer as a status
+    answer or a refusal begins, nothing else."""
+    from home_llm_core.home_format.ask_back import ANSWER_STARTS
+
+    grammar = build_grammar(FIXTURE_HOME, calls_only=True, sentence_starts=ANSWER_STARTS)
+    for allowed in [
+        "The Front Door is already locked.",
+        "No, the Front Door is locked.",
+        "I can't set the Office Light to green.",
+        '{"service": "lock.lock", "target_device": "lock.front_door"}',
+    ]:
+        assert grammars.accepts(grammar, allowed), allowed
+    for forbidden in [
+        "Which light do you mean: the Office or the Kitchen?",
+        "WhichOffice light?",
+        "Turned ON the Office Light.",
+        "Th",
+    ]:
+        assert not grammars.accepts(grammar, forbidden), forbidden
+    assert grammars.accepts(build_grammar(FIXTURE_HOME, calls_only=True), "Which light do you mean?")
 
 
 def test_home_case_file_shape_round_trips() -> None:

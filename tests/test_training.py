@@ -251,6 +251,12 @@ def test_packed_requests_have_the_loss_they_have_alone(dataset: Path) -> None:
     assert len(report["losses"]) == 2 * 2 * 2 * 2
     for case, (alone, packed) in report["losses"].items():
         assert abs(packed - alone) < 1e-4 * alone, (case, alone, packed)
+    # A reply's first token weighted 5x: the same on packed rows as found token by token, and a
+    # different loss from the unweighted one.
+    assert len(report["weighted"]) == 2
+    for case, (alone, packed) in report["weighted"].items():
+        assert abs(packed - alone) < 1e-4 * alone, (case, alone, packed)
+        assert abs(alone - report["unweighted"]) > 1e-3 * alone, (alone, report["unweighted"])
 
 
 def test_two_processes_train_data_parallel(dataset: Path, tiny_model: Path, tmp_path: Path) -> None:
@@ -323,8 +329,27 @@ with torch.no_grad():
                     loss, n = train.token_loss(model, train.collate(rows, 0, "cpu"), sliced)
                     assert n == count, (n, count)
                     losses[f"{name} {kernel} {layout} sliced={sliced}"] = [total / count, loss.item() / n]
+# --first-token-weight: each labelled span's first token (found here by a plain loop) counts 5
+# times, packed or not.
+model, weighted = models["llama"], {}
+with torch.no_grad():
+    total, count = 0.0, 0.0
+    for e in examples:
+        batch = train.collate([e], 0, "cpu")
+        labels = batch["labels"][0].tolist()
+        per_token = torch.nn.functional.cross_entropy(
+            model(**batch).logits[0, :-1].float(), batch["labels"][0, 1:], ignore_index=-100, reduction="none")
+        for i in range(1, len(labels)):
+            if labels[i] != -100:
+                w = 5.0 if labels[i - 1] == -100 else 1.0
+                total, count = total + w * per_token[i - 1].item(), count + w
+    for sliced in (True, False):
+        loss, n = train.token_loss(model, train.collate(one, 0, "cpu"), sliced, first_token_weight=5.0)
+        assert abs(n - count) < 1e-6, (n, count)
+        weighted[f"sliced={sliced}"] = [total / count, loss.item() / n]
 print(json.dumps({
     "examples": len(examples), "rows": {"one": len(one), "several": len(several)},
     "example_tokens": sum(len(e["input_ids"]) for e in examples),
-    "packed_tokens": sum(len(r["input_ids"]) for r in one), "losses": losses}))
+    "packed_tokens": sum(len(r["input_ids"]) for r in one), "losses": losses, "weighted": weighted,
+    "unweighted": losses["llama sdpa one sliced=True"][0]}))
 """

@@ -110,6 +110,7 @@ async def test_checked_sampling_writes_what_the_grammar_sampler_writes(worker: M
     reference = Llama(model_path=model_path, lora_path=adapter, n_ctx=2048, n_threads=1, n_threads_batch=1, verbose=False)
     try:
         fallbacks = 0
+        accepted = 0
         for text in ["turn off the office light", "is the front door locked?", "make the kitchen red", "hello"]:
             request = build_request(FIXTURE_HOME, text, now=NOW, chat_template="chatml", preset="home_llm_v2")
             ours = await tuned.generate(request.prompt, grammar=request.grammar, max_tokens=48, temperature=0.0)
@@ -117,6 +118,19 @@ async def test_checked_sampling_writes_what_the_grammar_sampler_writes(worker: M
             theirs = reference.create_completion(request.prompt, grammar=grammar, max_tokens=48, temperature=0.0)
             assert ours.text == theirs["choices"][0]["text"], text
             fallbacks += ours.stats["grammar_fallbacks"]
+            # Guessing tokens ahead changes the steps, not the text, greedy or sampled.
+            one_by_one = await tuned.generate(
+                request.prompt, grammar=request.grammar, max_tokens=48, temperature=0.0, draft=False
+            )
+            assert one_by_one.text == ours.text and one_by_one.stats["drafted_tokens"] == 0, text
+            sampled = [
+                await tuned.generate(request.prompt, grammar=request.grammar, max_tokens=48, temperature=0.9, seed=7, draft=d)
+                for d in (True, False)
+            ]
+            assert sampled[0].text == sampled[1].text, text
+            accepted += ours.stats["draft_accepted"]
+            assert ours.stats["completion_tokens"] == one_by_one.stats["completion_tokens"]
+        assert accepted >= 10  # the calls' fixed parts and entity ids were guessed
         # A grammar against what the model would say: every step falls back, and the output fits.
         forced = await tuned.generate(request.prompt, grammar='root ::= "OK" [0-9] [0-9]', max_tokens=8, temperature=0.7)
         assert len(forced.text) == 4 and forced.text.startswith("OK") and forced.text[2:].isdigit()
@@ -447,3 +461,36 @@ async def test_out_of_memory_is_a_clear_error(model_path: str, tmp_path: Path) -
         assert result.stats["completion_tokens"] == 3 and worker.failures == 0
     finally:
         await worker.stop()
+
+
+def _load_worker_module():
+    spec = importlib.util.spec_from_file_location("home_llm_worker", WORKER_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_grammar_literals_are_read_past_character_classes_and_comments() -> None:
+    worker_module = _load_worker_module()
+    grammar = 'root ::= "{\\"a\\": \\"" x | [^"\\n`{}]+ "}" # "not this"\nx ::= "light." ("on" | "bed_light")'
+    assert worker_module.grammar_literals(grammar) == ['{"a": "', "light.", "on", "bed_light"]
+
+
+def test_drafter_guesses_fixed_parts_and_ids_without_running_past_them() -> None:
+    Drafter = _load_worker_module().Drafter
+    # Token ids stand for words. Two calls' fixed parts share their start, then differ.
+    on = [1, 2, 3, 10, 11, 4, 5]  # {" service ": light.turn_on ", target ": light.
+    off = [1, 2, 3, 10, 12, 4, 5]
+    prompt = [50, 60, 61, 62, 70, 51, 99]  # ... bed _ light ␣[dims] ... assistant⏎
+    drafter = Drafter(prompt, Drafter.index_fragments([on, off]), word_starts=frozenset({70}))
+    drafter.add(1)
+    assert drafter.propose(8) == [2, 3, 10]  # where the two calls part
+    for token in (2, 3, 10, 12):
+        drafter.add(token)
+    assert drafter.propose(8) == [4, 5]  # the rest of light.turn_off's fixed part
+    assert drafter.propose(1) == [4]
+    for token in (4, 5, 60):
+        drafter.add(token)
+    assert drafter.propose(8) == [61, 62]  # the id from the prompt, not the text after it
+    drafter.add(88)
+    assert drafter.propose(8) == []

@@ -125,6 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=1, help="examples per device per micro-step")
     p.add_argument("--grad-accum", type=int, default=8, help="micro-steps per optimizer step")
     p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument(
+        "--first-token-weight",
+        type=float,
+        default=1.0,
+        help="count a reply's first token (act or answer) this many times in the training loss; held-out loss stays unweighted",
+    )
     p.add_argument("--min-lr-ratio", type=float, default=0.1, help="cosine decay ends at lr * this")
     p.add_argument("--warmup-steps", type=int, default=20)
     p.add_argument("--weight-decay", type=float, default=0.0)
@@ -620,13 +626,21 @@ def attention_by_segment(config):
         config._attn_implementation = before
 
 
-def token_loss(model, batch: dict, sliced_head: bool) -> tuple[torch.Tensor, int]:
+def token_loss(model, batch: dict, sliced_head: bool, first_token_weight: float = 1.0) -> tuple[torch.Tensor, float]:
     """(the summed cross-entropy of the tokens that carry loss, how many they are).
 
     With sliced_head the LM head runs only at the positions whose next token carries loss (most
     positions are prompt): the head is a fifth of SmolLM2's compute per token and most of Gemma 3's
-    (262k-token vocabulary)."""
+    (262k-token vocabulary).
+
+    first_token_weight counts a reply's first token that many times (in the sum and the count):
+    that token is the act-or-answer decision ('{"' or a sentence's first word), one token in
+    twenty of a reply, and the one a wrong guess at costs the whole answer."""
     targets = batch["labels"][:, 1:]  # what each position predicts
+    weights = torch.ones(targets.shape, device=targets.device)
+    if first_token_weight != 1.0:
+        first = (targets != -100) & (batch["labels"][:, :-1] == -100)
+        weights = weights.masked_fill(first, first_token_weight)
     inputs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
     attention = nullcontext()
     if "segments" in batch:
@@ -642,13 +656,17 @@ def token_loss(model, batch: dict, sliced_head: bool) -> tuple[torch.Tensor, int
     with attention:
         if sliced_head:
             keep = (targets != -100).any(0).nonzero().squeeze(1)
-            logits, targets = model(**inputs, logits_to_keep=keep).logits, targets[:, keep]
+            logits, targets, weights = model(**inputs, logits_to_keep=keep).logits, targets[:, keep], weights[:, keep]
         else:
             logits = model(**inputs).logits[:, :-1]
-    loss = torch.nn.functional.cross_entropy(
-        logits.float().flatten(0, 1), targets.long().flatten(), ignore_index=-100, reduction="sum"
+    losses = torch.nn.functional.cross_entropy(
+        logits.float().flatten(0, 1), targets.long().flatten(), ignore_index=-100, reduction="none"
     )
-    return loss, int((targets != -100).sum())
+    counted = (targets != -100).flatten()
+    if first_token_weight == 1.0:
+        return losses.sum(), int(counted.sum())
+    weights = weights.flatten() * counted
+    return (losses * weights).sum(), float(weights.sum())
 
 
 def split_held_out(conversations: list[list[dict]], eval_fraction: float, eval_max: int, seed: int) -> tuple[list, list]:
@@ -836,7 +854,7 @@ def optimisation_step(
         batch = collate(drawn, pad_id, accelerator.device)
         # Gradients are averaged across processes only on the last micro-step.
         with accelerator.no_sync(model) if micro < args.grad_accum - 1 else nullcontext():
-            loss_sum, n_targets = token_loss(model, batch, args.sliced_head)
+            loss_sum, n_targets = token_loss(model, batch, args.sliced_head, args.first_token_weight)
             loss = loss_sum / max(n_targets, 1)  # the mean over the micro-batch's tokens with loss
             accelerator.backward(loss / args.grad_accum)
         step_loss += loss.item() / args.grad_accum

@@ -224,7 +224,8 @@ class HomeLLMEntity(Entity):
         self._update_failing_issue()
         if "instead_of_calls" in result.stats:
             LOGGER.info(
-                "The model wrote %r instead of calls on the device it names; asked again for its calls: %r",
+                "The model wrote %r, which the home doesn't warrant (a question back about a device named "
+                "exactly, or an action claimed without its call); asked again about that device: %r",
                 result.stats["instead_of_calls"],
                 result.text,
             )

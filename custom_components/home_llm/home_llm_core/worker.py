@@ -11,9 +11,11 @@ same "id" and "ok": true plus the results below, or "ok": false and "error".
   load      model_path, lora_path, n_ctx, n_threads
             -> metadata (selected GGUF keys, string values), n_ctx, n_threads
   generate  prompt (chat-templated text), grammar (GBNF or null), max_tokens,
-            temperature, top_p, top_k, min_p, seed, stop
+            temperature, top_p, top_k, min_p, seed, stop, draft (guess tokens
+            ahead from the prompt and the grammar's literals; default true)
             -> text, stats (prompt_tokens, cached_tokens, completion_tokens,
-               finish_reason, prompt_seconds, generate_seconds, total_seconds)
+               finish_reason, prompt_seconds, generate_seconds, total_seconds,
+               grammar_fallbacks, drafted_tokens, draft_accepted)
   tokenize  text -> count
   ping      -> nothing more
   cancel    target (the id of an earlier request) -> no reply of its own; the
@@ -127,6 +129,8 @@ class Worker:
         self.lib: Any = None  # the llama_cpp module, imported by the first load
         self.llm: Any = None  # llama_cpp.Llama
         self.cancellations = Cancellations()
+        self._fragments: tuple[str | None, dict] = (None, {})  # the last grammar, its literals indexed
+        self._word_starts: frozenset[int] | None = None
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         op = request.get("op")
@@ -155,6 +159,7 @@ class Worker:
         # and a cold prompt is the slowest part of a request (2 threads: ~2x faster here).
         n_threads_batch = int(request.get("n_threads") or os.process_cpu_count() or 1)
         self.llm = None  # free the previous model first
+        self._fragments, self._word_starts = (None, {}), None  # token ids of the previous model
         try:
             self.llm = llama_cpp.Llama(
                 model_path=model_path,
@@ -217,8 +222,9 @@ class Worker:
             seed=request.get("seed"),
         )
         try:
+            drafter = Drafter(tokens, self.fragments(grammar), self.word_starts()) if request.get("draft", True) else None
             text, completion_tokens, finish_reason = decoder.run(
-                max_tokens, list(request.get("stop") or []), lambda: self.cancellations.is_cancelled(request.get("id"))
+                max_tokens, list(request.get("stop") or []), lambda: self.cancellations.is_cancelled(request.get("id")), drafter
             )
         finally:
             decoder.close()
@@ -236,8 +242,24 @@ class Worker:
                 "generate_seconds": round(finished - prompt_done, 4),
                 "total_seconds": round(finished - started, 4),
                 "grammar_fallbacks": decoder.fallbacks,
+                "drafted_tokens": decoder.drafted,
+                "draft_accepted": decoder.accepted,
             },
         }
+
+    def fragments(self, grammar: str | None) -> dict:
+        """The grammar's literals indexed for guessing, kept for the last grammar (a home's
+        grammar changes only with its devices)."""
+        if not grammar:
+            return {}
+        if self._fragments[0] != grammar:
+            self._fragments = (grammar, grammar_fragments(self.require_model(), grammar))
+        return self._fragments[1]
+
+    def word_starts(self) -> frozenset[int]:
+        if self._word_starts is None:
+            self._word_starts = word_start_tokens(self.require_model())
+        return self._word_starts
 
     def require_model(self):
         if self.llm is None:
@@ -294,6 +316,7 @@ class Decoder:
                 lib.llama_sampler_chain_add(self.chain, sampler)
         self.grammar = lib.llama_sampler_init_grammar(self.vocab, grammar.encode("utf-8"), b"root") if grammar else None
         self.fallbacks = 0  # steps where the grammar rejected the unconstrained choice
+        self.drafted = self.accepted = 0  # tokens guessed ahead, and of those the ones sampled
 
     def close(self) -> None:
         for sampler in (self.chain, self.grammar):
@@ -308,13 +331,13 @@ class Decoder:
         lib.llama_sampler_apply(self.grammar, ctypes.byref(candidates))
         return one[0].logit != -math.inf
 
-    def _sample_with_grammar(self) -> int:
+    def _sample_with_grammar(self, index: int) -> int:
         """The step again over the whole vocabulary, grammar first (the chain's state was
         already advanced by the rejected sample; its samplers besides dist keep none)."""
         import numpy as np  # loaded with llama_cpp already
 
         lib = self.lib
-        logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(self.llm.ctx, -1), shape=(self.n_vocab,))
+        logits = np.ctypeslib.as_array(lib.llama_get_logits_ith(self.llm.ctx, index), shape=(self.n_vocab,))
         data = (lib.llama_token_data * self.n_vocab)()
         view = np.ctypeslib.as_array(data)
         view["id"] = np.arange(self.n_vocab, dtype=np.int32)
@@ -325,34 +348,170 @@ class Decoder:
         lib.llama_sampler_apply(self.chain, ctypes.byref(candidates))
         return int(candidates.data[candidates.selected].id)
 
-    def next_token(self) -> int:
-        token = self.lib.llama_sampler_sample(self.chain, self.llm.ctx, -1)
+    def next_token(self, index: int = -1) -> int:
+        """The token after the position whose logits are at index (-1: the last evaluated)."""
+        token = self.lib.llama_sampler_sample(self.chain, self.llm.ctx, index)
         if self.grammar is None:
             return token
         if not self._allowed(token):
             self.fallbacks += 1
-            token = self._sample_with_grammar()
+            token = self._sample_with_grammar(index)
         self.lib.llama_sampler_accept(self.grammar, token)
         return token
 
-    def run(self, max_tokens: int, stop: list[str], cancelled) -> tuple[str, int, str]:
-        """(text, tokens generated, "stop" or "length"), from the logits of the last prompt token."""
+    def _evaluate(self, tokens: list[int]) -> None:
+        """Like Llama.eval, with logits kept for every token (a draft is checked at each one)."""
+        llm = self.llm
+        llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
+        llm._batch.set_batch(batch=tokens, n_past=llm.n_tokens, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        llm.input_ids[llm.n_tokens : llm.n_tokens + len(tokens)] = tokens
+        llm.n_tokens += len(tokens)
+
+    def run(self, max_tokens: int, stop: list[str], cancelled, drafter: Drafter | None = None) -> tuple[str, int, str]:
+        """(text, tokens generated, "stop" or "length"), from the logits of the last prompt token.
+
+        With a drafter, each evaluated token goes with the drafter's guess of the tokens after it,
+        in one batch (on a CPU a batch of 8 costs about two single tokens). Every token is still
+        sampled, in order, from the logits of the text before it; a guess only saves the
+        evaluation when the sample equals it, and the KV cache of a wrong guess is dropped. So the
+        text is what one-token-at-a-time decoding writes, greedy or sampled with a seed (up to the
+        last bits of the logits, which a batch may round differently)."""
         out = b""
         generated: list[int] = []
-        while len(generated) < max_tokens:
-            token = self.next_token()
-            if self.lib.llama_vocab_is_eog(self.vocab, token):
-                return out.decode("utf-8", "ignore"), len(generated), "stop"
-            out += self.llm.detokenize([token], prev_tokens=generated or None)
-            generated.append(token)
-            text = out.decode("utf-8", "ignore")
-            hits = [text.index(s) for s in stop if s and s in text]
-            if hits:
-                return text[: min(hits)], len(generated), "stop"
-            if cancelled():
-                break
-            self.llm.eval([token])
-        return out.decode("utf-8", "ignore"), len(generated), "length"
+        index = -1  # where the logits of the next position are
+        guessed: list[int] = []  # evaluated guesses not yet reached
+        try:
+            while len(generated) < max_tokens:
+                token = self.next_token(index)
+                if self.lib.llama_vocab_is_eog(self.vocab, token):
+                    return out.decode("utf-8", "ignore"), len(generated), "stop"
+                out += self.llm.detokenize([token], prev_tokens=generated or None)
+                generated.append(token)
+                text = out.decode("utf-8", "ignore")
+                hits = [text.index(s) for s in stop if s and s in text]
+                if hits:
+                    return text[: min(hits)], len(generated), "stop"
+                if cancelled():
+                    break
+                if drafter is not None:
+                    drafter.add(token)
+                if guessed and guessed[0] == token:
+                    guessed.pop(0)
+                    index += 1
+                    self.accepted += 1
+                    continue
+                self.llm.n_tokens -= len(guessed)  # a wrong guess: its cache goes
+                guessed = []
+                room = max_tokens - len(generated) - 1
+                guess = drafter.propose(min(room, MAX_DRAFT)) if drafter is not None and room > 0 else []
+                self._evaluate([token, *guess])
+                guessed, index = guess, 0
+                self.drafted += len(guess)
+            return out.decode("utf-8", "ignore"), len(generated), "length"
+        finally:
+            self.llm.n_tokens -= len(guessed)
+
+
+# Tokens guessed ahead at most: past about 8, a CPU batch costs nearly as much per token as one
+# token alone (benchmarks/bench_grammar.py prints both ways).
+MAX_DRAFT = 8
+
+
+class Drafter:
+    """Guesses what the model writes next from what came before (prompt lookup): the tokens
+    that followed the longest run of what was just written, looked up in the grammar's literals
+    (the fixed parts of a call: '", "target_device": "light.' after 'light.turn_off') and in the
+    prompt and reply so far (entity ids, earlier calls). A guess from the prompt stops before a
+    token that starts a new word: past an id the prompt goes on with its own text."""
+
+    CONTEXT_NGRAM = 3
+    FRAGMENT_NGRAM = 8
+
+    def __init__(self, context: list[int], fragments: dict[tuple[int, ...], list[int]], word_starts: frozenset[int]) -> None:
+        self.tokens = list(context)
+        self.fragments, self.word_starts = fragments, word_starts
+        self.follows: dict[tuple[int, ...], int] = {}  # n-gram -> where the tokens after its last occurrence start
+        for end in range(len(self.tokens) - 1):
+            self._index(end)
+
+    @classmethod
+    def index_fragments(cls, fragments: list[list[int]]) -> dict[tuple[int, ...], list[int]]:
+        """n-gram -> the tokens that follow it in every fragment it occurs in (up to where
+        they differ: after '{"' every call goes on with 'service": "', then the domain varies)."""
+        found: dict[tuple[int, ...], list[int]] = {}
+        for tokens in fragments:
+            for end in range(len(tokens) - 1):
+                after = tokens[end + 1 : end + 1 + MAX_DRAFT]
+                for n in range(1, min(cls.FRAGMENT_NGRAM, end + 1) + 1):
+                    gram = tuple(tokens[end + 1 - n : end + 1])
+                    known = found.get(gram)
+                    if known is None:
+                        found[gram] = after
+                    elif known:
+                        same = 0
+                        while same < min(len(known), len(after)) and known[same] == after[same]:
+                            same += 1
+                        found[gram] = known[:same]
+        return found
+
+    def _index(self, end: int) -> None:
+        tokens = self.tokens
+        for n in range(1, min(self.CONTEXT_NGRAM, end + 1) + 1):
+            self.follows[tuple(tokens[end + 1 - n : end + 1])] = end + 1
+
+    def add(self, token: int) -> None:
+        self.tokens.append(token)
+        self._index(len(self.tokens) - 2)
+
+    def propose(self, count: int) -> list[int]:
+        for n in range(min(self.FRAGMENT_NGRAM, len(self.tokens)), 0, -1):
+            gram = tuple(self.tokens[-n:])
+            if gram in self.fragments:
+                return self.fragments[gram][:count]
+            if n <= self.CONTEXT_NGRAM and gram in self.follows:
+                at = self.follows[gram]
+                guess = self.tokens[at : at + count]
+                for i, token in enumerate(guess):
+                    if token in self.word_starts:
+                        return guess[:i]
+                return guess
+        return []
+
+
+def grammar_fragments(llm, grammar: str) -> dict:
+    tokens = [llm.tokenize(t.encode("utf-8"), add_bos=False, special=False) for t in grammar_literals(grammar)]
+    return Drafter.index_fragments(tokens)
+
+
+def word_start_tokens(llm) -> frozenset[int]:
+    """Tokens that begin with a space or a newline."""
+    return frozenset(t for t in range(llm.n_vocab()) if llm.detokenize([t], special=False)[:1] in (b" ", b"\n"))
+
+
+def grammar_literals(grammar: str) -> list[str]:
+    """The strings a GBNF grammar spells out: its quoted literals, read past character classes
+    ([^"]) and comments; a literal JSON can't decode is skipped (a guess is only a guess)."""
+    texts, i, n = [], 0, len(grammar)
+    while i < n:
+        c = grammar[i]
+        if c in '"[':
+            close, j = ('"' if c == '"' else "]"), i + 1
+            while j < n and grammar[j] != close:
+                j += 2 if grammar[j] == "\\" else 1
+            if c == '"':
+                try:
+                    text = json.loads(grammar[i : j + 1])
+                except ValueError:
+                    text = ""
+                if len(text) > 1:
+                    texts.append(text)
+            i = j + 1
+        elif c == "#":
+            i = grammar.find("\n", i) % (n + 1) + 1
+        else:
+            i += 1
+    return list(dict.fromkeys(texts))
 
 
 def reusable_prefix(llm, tokens: list[int]) -> int:

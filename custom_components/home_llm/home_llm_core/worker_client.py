@@ -198,8 +198,10 @@ class ModelWorker:
         min_p: float = 0.05,
         seed: int | None = None,
         stop: list[str] | None = None,
+        draft: bool = True,
     ) -> GenerationResult:
-        """Complete an already chat-templated prompt, optionally under a GBNF grammar.
+        """Complete an already chat-templated prompt, optionally under a GBNF grammar. draft:
+        guess tokens ahead (same text, fewer evaluation steps; off only to compare).
 
         Raises GenerationError, WorkerCrashedError, WorkerTimeoutError or
         ModelLoadError (when the worker had to be restarted and that failed).
@@ -215,6 +217,7 @@ class ModelWorker:
             "min_p": min_p,
             "seed": seed,
             "stop": list(stop or []),
+            "draft": draft,
         }
         reply = await self._call(request)
         return GenerationResult(text=reply["text"], stats=reply["stats"])

@@ -17,7 +17,7 @@ from .confirm import confirmation
 from .domains import DOMAINS
 from .home import Entity, Home, ServiceCall
 
-# The reply styles of a question back (data/piles/en/responses.csv, ask.which).
+# The reply styles of a question back that name what they ask about.
 _ASKED = re.compile(
     r"^\s*(?:which (?P<which>.+?) (?:do you mean|would you like)\b|there's more than one (?P<more>.+?)[.!?])",
     re.IGNORECASE,
@@ -30,6 +30,12 @@ def _words(text: str) -> str:
 
 # The words a one-call confirmation starts with ("turned on", "set the speed of", "used ... on").
 _CONFIRMATION_STARTS = tuple({_words(done) for domain in DOMAINS.values() for done in domain.done.values()} | {"used"})
+# Asked again after an unwarranted question back, the model may act or answer the way a status
+# answer or a refusal begins ("The Kitchen Light is already on.", "No, the Front Door is
+# locked."), not ask back again nor claim an action in words ("Turned on the Bed Light." and no
+# call): a small model tried both ("WhichBed Light...", "Turned ON the Bed Light.") when only
+# those two were ruled out.
+ANSWER_STARTS = ("The ", "Yes, ", "No, ", "It's ", "I can", "Nothing ")
 
 
 def named_device(home: Home, sentence: str) -> Entity | None:

@@ -46,9 +46,12 @@ def _rule_name(*parts: str) -> str:
     return "-".join(p.replace("_", "-") for p in parts)
 
 
-def build_grammar(home: Home, *, compat: bool = False, calls_only: bool = False, act: bool = False) -> str:
+def build_grammar(
+    home: Home, *, compat: bool = False, calls_only: bool = False, act: bool = False, sentence_starts: tuple[str, ...] = ()
+) -> str:
     """calls_only (v2): calls alone or a sentence alone; otherwise a sentence, then calls in a fence.
-    act (v2): calls alone, no sentence (the home must have a device with a service)."""
+    act (v2): calls alone, no sentence (the home must have a device with a service).
+    sentence_starts: a sentence must begin with one of these (none: any sentence)."""
     rules: dict[str, str] = {}
     kinds: set[str] = set()
     call_rules: list[str] = []
@@ -59,9 +62,15 @@ def build_grammar(home: Home, *, compat: bool = False, calls_only: bool = False,
         if not services:
             continue
         entity_rule = _rule_name("ent", domain)
-        rules[entity_rule] = " | ".join(_literal(e) for e in entity_ids)
+        # The domain is spelled in the call's fixed part: the decoder guesses fixed parts ahead
+        # (worker.Drafter), and the service already decides the entity's domain.
+        rules[entity_rule] = " | ".join(_literal(e.removeprefix(f"{domain}.")) for e in entity_ids)
         for service, args in services.items():
-            pieces = [_literal(f'{{"service": "{domain}.{service}", "target_device": "'), entity_rule, _literal('"')]
+            pieces = [
+                _literal(f'{{"service": "{domain}.{service}", "target_device": "{domain}.'),
+                entity_rule,
+                _literal('"'),
+            ]
             usable = True
             required = required_arguments(domain, service)
             for arg in args:
@@ -91,6 +100,8 @@ def build_grammar(home: Home, *, compat: bool = False, calls_only: bool = False,
 
     # One line of prose: no newline, no backtick, no brace (so calls can't hide in it).
     sentence = "sentence ::= [^\\n`{}]+"
+    if sentence_starts:
+        sentence = f"sentence ::= ({' | '.join(_literal(start) for start in sentence_starts)}) [^\\n`{{}}]*"
     if act and call_rules:
         head = ["root ::= calls", f'calls ::= call ("\\n" call){{0,{MAX_CALLS - 1}}}']
     elif calls_only:
