@@ -457,6 +457,15 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     result = await ask(hass, "turn on the bed light")
     assert result.response.speech["plain"]["speech"] == "The Bed Light is already on."
     assert snapshot(hass) == before
+    # Unless the home says otherwise ("already off" while it is on): then it is asked for calls.
+    scripted_worker.replies = [
+        "Which bed light do you mean: the Bed Lamp or the Floor Lamp?",
+        "The Bed Light is already off.",
+        call("light.turn_off", "light.bed_light"),
+    ]
+    result = await ask(hass, "turn off the bed light")
+    assert hass.states.get("light.bed_light").state == "off"
+    assert scripted_worker.requests[-1]["grammar"].startswith("root ::= calls\n")
 
     # An action said to be done, without its call: asked again the same way.
     scripted_worker.replies = ["Turned off the Bed Light.", call("light.turn_off", "light.bed_light")]
@@ -469,4 +478,4 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     before = snapshot(hass)
     result = await ask(hass, "turn off the light")
     assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Bed Light or the Ceiling Lights?"
-    assert len(scripted_worker.requests) == 7 and snapshot(hass) == before
+    assert len(scripted_worker.requests) == 10 and snapshot(hass) == before

@@ -207,6 +207,18 @@ def test_grammar_can_require_how_a_sentence_starts(grammars) -> None:
     assert grammars.accepts(build_grammar(FIXTURE_HOME, calls_only=True), "Which light do you mean?")
 
 
+def test_a_refusal_the_home_contradicts() -> None:
+    from home_llm_core.home_format.ask_back import false_already
+
+    door = Entity("lock.front_door", "Front Door", "unlocked", {})
+    assert false_already(door, "The Front Door is already locked.")
+    assert not false_already(door, "The Front Door is already unlocked.")
+    assert not false_already(door, "The Front Door is unlocked.")  # no claim of "already"
+    alarm = Entity("alarm_control_panel.house", "House Alarm", "armed_away", {})
+    assert not false_already(alarm, "The House Alarm is already armed.")
+    assert false_already(alarm, "The House Alarm is already disarmed")
+
+
 def test_home_case_file_shape_round_trips() -> None:
     data = json.loads(json.dumps(FIXTURE_HOME.to_dict()))
     assert data["entities"][0]["entity_id"] == FIXTURE_HOME.entities[0].entity_id

@@ -67,3 +67,16 @@ def claimed_device(home: Home, sentence: str) -> Entity | None:
             if _words(confirmation(home, [ServiceCall(entity.domain, service, entity.entity_id)])) == said:
                 return entity
     return None
+
+
+_ALREADY = re.compile(r"\balready (?P<state>[a-z][a-z ]*?)\s*(?:[.!,;]|$)", re.IGNORECASE)
+
+
+def false_already(entity: Entity, sentence: str) -> bool:
+    """Whether the sentence says the device is already in a state it isn't in ("The Front Door
+    is already locked." while it is unlocked): a refusal the home contradicts."""
+    said = _ALREADY.search(sentence)
+    if said is None:
+        return False
+    claimed, actual = _words(said.group("state")), _words(entity.state)
+    return not (actual.startswith(claimed) or claimed.startswith(actual))
