@@ -6,7 +6,7 @@ right when the words fit several devices (the training data asks back only then:
 exact name or alias always means that device). And it sometimes writes the confirmation the
 user hears after a command ("Turned on the Bed Light.", which it sees in earlier turns) instead
 of the command's calls, so nothing would run. Both name the device the user meant; the agent
-then asks the model again for the calls on that device alone.
+then asks the model again about that device alone (generation.py says how).
 """
 
 from __future__ import annotations
