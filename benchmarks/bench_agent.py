@@ -1,8 +1,10 @@
 """Latency per command through a running Home Assistant (the demo from scripts/demo).
 
 For each command: cold (the model entry was just reloaded, so the worker starts with an
-empty KV cache), warm (the same command again), and after a state change (a device changed
-since the last request, so only the changed tail of the prompt is re-processed).
+empty KV cache), warm (the same command again), after a state change (a device changed just
+before the request: the prompt is processed again from that device's old line on), and after a
+state change and a pause (PAUSE_S: the agent processed the changed prompt in the background
+before the request came, as when a person speaks a few seconds after something changed).
 
     scripts/demo --detach
     .venv/bin/python benchmarks/bench_agent.py [--credentials .demo/credentials.json] [--sizes 0 35 92 285]
@@ -35,6 +37,8 @@ COMMANDS = [
 ]
 # Changed between requests to show what a state change costs.
 TOGGLE = ("switch", "toggle", "switch.coffee_maker")
+# Between a state change and the next request in the "after a pause" column.
+PAUSE_S = 3.0
 
 
 class Api:
@@ -172,11 +176,14 @@ def main() -> None:
             api.post(f"/api/services/{domain}/{service}", {"entity_id": entity_id})
             changed, _ = ask(api, agent, text)
             changed_stats = stats.latest() or {}
-            rows.append((cold, warm, changed))
+            api.post(f"/api/services/{domain}/{service}", {"entity_id": entity_id})
+            time.sleep(PAUSE_S)
+            settled, _ = ask(api, agent, text)
+            rows.append((cold, warm, changed, settled))
             parts.append((cold_stats, warm_stats, changed_stats))
             print(
                 f"{size:>4} more devices  {text!r:32} cold {cold:5.2f} s   warm {warm:5.2f} s   "
-                f"after a state change {changed:5.2f} s   -> {reply!r}"
+                f"after a state change {changed:5.2f} s   {PAUSE_S:g} s after one {settled:5.2f} s   -> {reply!r}"
             )
             if warm_stats:
                 print(
@@ -191,11 +198,14 @@ def main() -> None:
         summary.append((size, prompt_tokens, *medians, decode))
         remove_devices(api, size)
     print()
-    print("| devices | prompt tokens | cold | warm | after a state change | decoding (warm) | warm / decoding |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for size, tokens, cold, warm, changed, decode in summary:
+    print(
+        f"| devices | prompt tokens | cold | warm | after a state change | {PAUSE_S:g} s after a state change "
+        "| decoding (warm) | warm / decoding |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for size, tokens, cold, warm, changed, settled, decode in summary:
         ratio = f"{warm / decode:.1f}" if decode else "-"
-        times = f"{cold:.2f} s | {warm:.2f} s | {changed:.2f} s | {decode:.2f} s"
+        times = f"{cold:.2f} s | {warm:.2f} s | {changed:.2f} s | {settled:.2f} s | {decode:.2f} s"
         print(f"| {base_devices + size} entities | {tokens:.0f} | {times} | {ratio} |")
 
 

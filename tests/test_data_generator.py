@@ -445,6 +445,23 @@ def test_asking_back_is_only_taught_where_a_person_would_ask(data) -> None:
     assert asked > 10
 
 
+def test_a_shared_names_question_is_taught_beside_its_call_where_the_name_is_unique() -> None:
+    """v2 training data: some questions back over a name two devices share are made as the same
+    request in the home without the twin, answered with the call on the one device."""
+    records = _records(Config(seed=SEED, preset="home_llm_v2", requests_per_home=4), "train", 2000)
+    contrasts = [r for r in records if r["intent"] == "contrast"]
+    shared = [r for r in records if re.search(r"the (.+) in the .+ or the \1 in the", r["messages"][-1]["content"])]
+    assert contrasts and shared
+    for record in contrasts:
+        home = Home.from_dict(record["home"])
+        (call,) = record["expected_calls"]
+        target = next(e for e in home.entities if e.entity_id == call["entity_id"])
+        assert record["category"] == "single_device"
+        assert [e for e in home.entities if e.name.lower() == target.name.lower()] == [target]
+    test = _records(Config(seed=SEED, preset="home_llm_v2"), "test", 400)
+    assert not [r for r in test if r["intent"] == "contrast"]
+
+
 def test_the_area_and_a_devices_noun_name_it_where_that_is_unique(data) -> None:
     """'the kitchen light' for the one device of the kitchen whose name ends in 'light'."""
     seen = 0

@@ -12,6 +12,7 @@ import signal
 import pytest
 from homeassistant.components import conversation
 from homeassistant.components.conversation.chat_log import ChatLogEventType, async_subscribe_chat_logs
+from homeassistant.components.conversation.const import DATA_COMPONENT
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, CoreState, HomeAssistant
 from homeassistant.helpers import intent
@@ -117,5 +118,47 @@ async def test_killed_worker_gives_a_clear_error_and_recovers(hass: HomeAssistan
         assert diagnostics["agents"][0]["options"][CONF_TEMPERATURE] == BUNDLED_AGENT_OPTIONS[CONF_TEMPERATURE]
         assert diagnostics["worker"]["pid"] == worker.pid and diagnostics["worker"]["starts"] == 2
         assert "SIGKILL" in diagnostics["worker"]["last_error"]
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_state_change_is_processed_before_the_next_request(hass: HomeAssistant, demo_home: None) -> None:
+    """After an exposed device changes, the prompt's changed tail is processed in the background:
+    the next request finds all but its own words in the KV cache. Asked at once, it pays itself."""
+    entry = await _setup_real_agent(hass, **{CONF_TEMPERATURE: 0.0})
+    for state in hass.states.async_all():  # the whole demo home: a prompt worth caching
+        # (not the agents, whose state is the time they were last asked: it changes with every request)
+        async_expose_entity(hass, conversation.DOMAIN, state.entity_id, state.domain not in ("conversation", "ai_task"))
+    worker = entry.runtime_data.worker
+    warmer = hass.data[DATA_COMPONENT].get_entity(AGENT_ID).prompt_cache
+    seen: list[dict] = []
+    generate = worker.generate
+
+    async def recorded(*args, **kwargs):
+        result = await generate(*args, **kwargs)
+        seen.append(result.stats)
+        return result
+
+    worker.generate = recorded
+
+    async def change_then_ask(wait: bool) -> int:
+        """Prompt tokens the request processed itself, after a device changed."""
+        warmed = warmer.warmed
+        await hass.services.async_call("light", "toggle", {"entity_id": "light.ceiling_lights"}, blocking=True)
+        for _ in range(300 if wait else 0):
+            await asyncio.sleep(0.1)
+            if warmer.warmed > warmed:
+                break
+        assert warmer.warmed > warmed or not wait, "the state change was not processed within 30 s"
+        seen.clear()
+        await _ask(hass, "is the front door locked?")
+        return seen[0]["prompt_tokens"] - seen[0]["cached_tokens"]
+
+    try:
+        await _ask(hass, "is the front door locked?")  # the cache holds this home now
+        at_once = await change_then_ask(wait=False)
+        warmed_ahead = await change_then_ask(wait=True)
+        assert warmed_ahead < 40  # the time, the speaker's area and the request
+        assert at_once > warmed_ahead + 100  # from the changed device's old line on
     finally:
         await hass.config_entries.async_unload(entry.entry_id)

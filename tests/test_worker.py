@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -151,6 +152,56 @@ async def test_shared_prefix_reuses_cache(worker: ModelWorker) -> None:
     assert second.stats["cached_tokens"] >= system_tokens - 10
     assert second.stats["cached_tokens"] < second.stats["prompt_tokens"]
     assert second.text in ("yes", "no")
+
+
+async def test_prefill_leaves_only_the_request_to_process(worker: ModelWorker) -> None:
+    system = "You control a smart home. Devices:\n" + entity_list(40)
+    prompt = chatml(system, "Turn on room 3.")
+    prefix = prompt[: prompt.index("Turn on room 3.")]
+    before = await worker.generate(prompt, max_tokens=6, temperature=0)
+
+    await worker.generate(chatml("You answer questions.", "Is ice cold?"), max_tokens=2)  # another prompt in the cache
+    warmed = await worker.prefill(prefix)
+    again = await worker.prefill(prefix)
+    after = await worker.generate(prompt, max_tokens=6, temperature=0)
+
+    assert warmed is not None and warmed["evaluated_tokens"] > 500
+    assert warmed["evaluated_tokens"] == warmed["prompt_tokens"] - warmed["cached_tokens"]
+    assert again is not None and again["evaluated_tokens"] == 0
+    assert after.stats["cached_tokens"] >= warmed["prompt_tokens"] - 1
+    assert after.stats["prompt_tokens"] - after.stats["cached_tokens"] < 15
+    assert after.text == before.text  # a cache filled ahead gives the same answer
+
+
+async def test_a_request_interrupts_a_prefill(worker: ModelWorker, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    # Long enough that the prefill is still running when the request arrives; it fits the context.
+    long_prefix = chatml("You control a smart home. Devices:\n" + entity_list(90), "")
+    assert await worker.count_tokens(long_prefix) < worker.context_length - 100
+    prefill = asyncio.create_task(worker.prefill(long_prefix))
+    await asyncio.sleep(0.1)
+    result = await worker.generate(chatml("You answer questions.", "Is ice cold?"), grammar=YES_NO)
+
+    assert await prefill is None  # cancelled: it gave way
+    assert "Prefill refused" not in caplog.text  # not for another reason
+    assert "was cancelled by its caller" not in caplog.text  # a prefill giving way is no news
+    assert result.text in ("yes", "no")
+
+
+async def test_prefill_never_waits_nor_starts_the_worker(model_path: str) -> None:
+    stopped = ModelWorker(model_path, n_ctx=512)
+    assert await stopped.prefill("hello") is None
+    assert not stopped.running
+
+    busy = ModelWorker(model_path, n_ctx=512, request_timeout=60)
+    await busy.start()
+    try:
+        generation = asyncio.create_task(busy.generate(ENDLESS_PROMPT, max_tokens=40, temperature=0))
+        await asyncio.sleep(0)
+        assert await busy.prefill("hello") is None  # the model is busy: skipped, not queued
+        await generation
+    finally:
+        await busy.stop()
 
 
 async def test_count_tokens(worker: ModelWorker) -> None:

@@ -11,6 +11,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import HomeLLMConfigEntry
 from .const import SUBENTRY_CONVERSATION
 from .entity import HomeLLMEntity
+from .home_llm_core.worker_client import ModelWorker
+from .prompt_cache import PromptCacheWarmer
 
 
 async def async_setup_entry(
@@ -27,10 +29,15 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
 
     # It controls devices, so "prefer handling commands locally" can sit in front of it.
     _attr_supported_features = conversation.ConversationEntityFeature.CONTROL
+    prompt_cache: PromptCacheWarmer | None = None
 
     async def async_added_to_hass(self) -> None:
         await super().async_added_to_hass()
         conversation.async_set_agent(self.hass, self.entry, self)
+        worker = self.entry.runtime_data.worker
+        if isinstance(worker, ModelWorker):  # a remote engine keeps its own prompt cache
+            self.prompt_cache = PromptCacheWarmer(self.hass, worker, self._async_prompt_prefix)
+            self.async_on_remove(self.prompt_cache.async_start())
 
     async def async_will_remove_from_hass(self) -> None:
         conversation.async_unset_agent(self.hass, self.entry)

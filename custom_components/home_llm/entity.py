@@ -36,7 +36,7 @@ from .const import (
     agent_defaults,
 )
 from .exposed_home import area_of_device, snapshot_home
-from .home_llm_core.context_fit import build_fitting_request
+from .home_llm_core.context_fit import FittedRequest, build_fitting_request
 from .home_llm_core.generation import generate_reply
 from .home_llm_core.home_format import (
     Home,
@@ -52,6 +52,8 @@ from .home_llm_core.home_format.risky import confirmation_question, risky_verb, 
 from .home_llm_core.worker_client import FAILURES_BEFORE_BACKOFF, GenerationResult, WorkerBusyError, WorkerError
 from .replies import compose_reply
 
+# Stands for the request's words where the prompt's shared beginning is rendered.
+_REQUEST_MARK = "\x1frequest\x1f"
 # How long a risky action waits for its yes.
 CONFIRMATION_WINDOW_S = 120.0
 DECLINED = "Okay, I left it as it was."
@@ -83,6 +85,7 @@ class HomeLLMEntity(Entity):
     def __init__(self, entry: HomeLLMConfigEntry, subentry: ConfigSubentry) -> None:
         self.entry = entry
         self._pending: dict[str, PendingCalls] = {}  # conversation id -> calls waiting for a yes
+        self._user_area: str | None = None  # where the last request was spoken
         self.subentry = subentry
         self._attr_unique_id = subentry.subentry_id
         self._attr_device_info = dr.DeviceInfo(
@@ -140,25 +143,10 @@ class HomeLLMEntity(Entity):
 
         Raises HomeAssistantError (generation_failed) when no prompt can be rendered.
         """
-        runtime = self.entry.runtime_data
-        worker = runtime.worker
+        self._user_area = area_of_device(self.hass, user_input.device_id)
+        history = _earlier_turns(chat_log, options[CONF_REMEMBER_TURNS])
         try:
-            fitted = await build_fitting_request(
-                snapshot_home(self.hass),
-                user_input.text,
-                count_tokens=worker.count_tokens,
-                context_length=worker.context_length or worker.n_ctx,
-                reply_tokens=options[CONF_MAX_TOKENS],
-                now=dt_util.now(),
-                chat_template=runtime.chat_template,
-                gguf_chat_template=runtime.gguf_chat_template,
-                preset=options[CONF_PROMPT_PRESET],
-                user_area=area_of_device(self.hass, user_input.device_id),
-                examples=options[CONF_IN_CONTEXT_EXAMPLES],
-                history=_earlier_turns(chat_log, options[CONF_REMEMBER_TURNS]),
-                attributes=tuple(options[CONF_EXTRA_ATTRIBUTES]),
-                use_grammar=options[CONF_USE_GRAMMAR],
-            )
+            fitted = await self._async_fit(user_input.text, self._user_area, history, options)
         except ValueError as err:  # e.g. the model file has no chat template and none was chosen
             raise _generation_failed(err) from err
         except WorkerBusyError as err:
@@ -167,6 +155,7 @@ class HomeLLMEntity(Entity):
             self._update_failing_issue()
             raise _generation_failed(err) from err
         if fitted.left_out:
+            worker = self.entry.runtime_data.worker
             LOGGER.debug(
                 "The exposed home (%d devices) does not fit the context of %s tokens; the %d most relevant to %r "
                 "are shown (%s prompt tokens), left out: %s",
@@ -179,6 +168,38 @@ class HomeLLMEntity(Entity):
             )
         LOGGER.debug("Prompt:\n%s", fitted.request.prompt)
         return fitted.home, fitted.request
+
+    async def _async_fit(
+        self, text: str, user_area: str | None, history: list[tuple[str, str]], options: dict[str, Any]
+    ) -> FittedRequest:
+        """The request for text in the exposed home as it is now."""
+        runtime = self.entry.runtime_data
+        worker = runtime.worker
+        return await build_fitting_request(
+            snapshot_home(self.hass),
+            text,
+            count_tokens=worker.count_tokens,
+            context_length=worker.context_length or worker.n_ctx,
+            reply_tokens=options[CONF_MAX_TOKENS],
+            now=dt_util.now(),
+            chat_template=runtime.chat_template,
+            gguf_chat_template=runtime.gguf_chat_template,
+            preset=options[CONF_PROMPT_PRESET],
+            user_area=user_area,
+            examples=options[CONF_IN_CONTEXT_EXAMPLES],
+            history=history,
+            attributes=tuple(options[CONF_EXTRA_ATTRIBUTES]),
+            use_grammar=options[CONF_USE_GRAMMAR],
+        )
+
+    async def _async_prompt_prefix(self) -> str | None:
+        """The beginning of the next request's prompt as the home stands now (a new conversation
+        from the last speaker's area), for the prompt cache; None when it depends on the request
+        (a home too big for the context is cut by relevance to the words)."""
+        fitted = await self._async_fit(_REQUEST_MARK, self._user_area, [], self.agent_options)
+        if fitted.left_out or _REQUEST_MARK not in fitted.request.prompt:
+            return None
+        return fitted.request.prompt.split(_REQUEST_MARK)[0]
 
     async def _async_generate(
         self,

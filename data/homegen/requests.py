@@ -62,6 +62,7 @@ class Request:
         self.compat = home_format.PRESETS[preset].compat
         self.floors_shown = home_format.PRESETS[preset].floors
         self.capabilities_shown = home_format.PRESETS[preset].capabilities
+        self.calls_only = home_format.PRESETS[preset].calls_only  # a command's reply is its calls alone
         self.names = NameIndex(home, lang, show_aliases=not self.compat)
         self.ctx = Context(rng, home.temperature_unit, lang, self.words)
         self.phrasing = Phrasing(rng, lang, self.words)

@@ -16,13 +16,18 @@ same "id" and "ok": true plus the results below, or "ok": false and "error".
             -> text, stats (prompt_tokens, cached_tokens, completion_tokens,
                finish_reason, prompt_seconds, generate_seconds, total_seconds,
                grammar_fallbacks, drafted_tokens, draft_accepted)
+  prefill   prompt (the beginning of prompts to come) -> stats (prompt_tokens,
+            cached_tokens, evaluated_tokens, seconds): evaluated into the KV cache
+            so that a request which begins alike processes only the rest; stopped
+            by a cancel between chunks of PREFILL_CHUNK tokens (what was evaluated
+            stays cached)
   tokenize  text -> count
   ping      -> nothing more
   cancel    target (the id of an earlier request) -> no reply of its own; the
             target, if not yet answered, is answered with "ok": false,
             "cancelled": true as soon as possible: a queued one is not run, a
-            running generation stops at its next token (prompt processing,
-            once begun, runs to its end)
+            running generation stops at its next token, a prefill at its next
+            chunk (a generation's prompt processing, once begun, runs to its end)
 
 A failed request does not end the worker; stdin EOF does (exit code 0), once the
 request in progress is answered.
@@ -55,6 +60,11 @@ METADATA_KEYS = (
     "tokenizer.ggml.bos_token_id",
     "tokenizer.ggml.eos_token_id",
 )
+
+
+# Tokens a prefill evaluates between looks at its cancel flag: a real request waits at most
+# this long behind it (64 tokens: ~0.1 s on 2 cores for a 135M model).
+PREFILL_CHUNK = 64
 
 
 class RequestError(Exception):
@@ -246,6 +256,27 @@ class Worker:
                 "drafted_tokens": decoder.drafted,
                 "draft_accepted": decoder.accepted,
             },
+        }
+
+    def op_prefill(self, request: dict[str, Any]) -> dict[str, Any]:
+        llm = self.require_model()
+        started = time.perf_counter()
+        tokens = self.tokenize(request["prompt"])
+        if len(tokens) >= self.context_length():
+            raise RequestError(f"prompt is {len(tokens)} tokens, context is {self.context_length()}")
+        cached = common_prefix(llm, tokens)
+        llm.n_tokens = cached  # eval() drops the KV cache from here on
+        for start in range(cached, len(tokens), PREFILL_CHUNK):
+            if self.cancellations.is_cancelled(request.get("id")):
+                raise RequestCancelled
+            llm.eval(tokens[start : start + PREFILL_CHUNK])
+        return {
+            "stats": {
+                "prompt_tokens": len(tokens),
+                "cached_tokens": cached,
+                "evaluated_tokens": len(tokens) - cached,
+                "seconds": round(time.perf_counter() - started, 4),
+            }
         }
 
     def fragments(self, grammar: str | None) -> dict:
@@ -522,13 +553,18 @@ def reusable_prefix(llm, tokens: list[int]) -> int:
     evaluated, at most all but the last prompt token (which is re-evaluated to
     get fresh logits).
     """
+    return min(common_prefix(llm, tokens), len(tokens) - 1)
+
+
+def common_prefix(llm, tokens: list[int]) -> int:
+    """How many of tokens begin the tokens already evaluated (and in the KV cache)."""
     previous = llm.input_ids[: llm.n_tokens].tolist()
     common = 0
     for old, new in zip(previous, tokens, strict=False):
         if old != new:
             break
         common += 1
-    return min(common, len(tokens) - 1)
+    return common
 
 
 def default_threads() -> int:

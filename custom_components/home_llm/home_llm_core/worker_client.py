@@ -158,6 +158,7 @@ class ModelWorker:
         self._stderr_task: asyncio.Task[None] | None = None
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_LINES_KEPT)
         self._request_ids = itertools.count(1)
+        self._prefilling: int | None = None  # the id of a prefill in flight, which any other request cancels
         self._starts = 0
         self.last_error: str | None = None  # the latest failure of a request or a start, for diagnostics
         self.failures = 0  # of the process (load failed, crashed, hung) since the last good request
@@ -222,6 +223,29 @@ class ModelWorker:
         reply = await self._call(request)
         return GenerationResult(text=reply["text"], stats=reply["stats"])
 
+    async def prefill(self, prompt: str) -> dict[str, Any] | None:
+        """Evaluate the beginning of prompts to come into the worker's KV cache, at the lowest
+        priority: only when the process is up and nothing else runs or waits, and cancelled
+        by the next other request (what it evaluated stays cached). Its stats, or None when
+        it was skipped, cancelled or refused.
+
+        Raises WorkerCrashedError or WorkerTimeoutError (the process is then restarted by
+        the next request, as after a failed generate()).
+        """
+        if not self.running or self._lock.locked() or self._waiting:
+            return None
+        async with self._lock:
+            try:
+                reply = await self._request({"op": "prefill", "prompt": prompt}, self.request_timeout)
+            except (WorkerCrashedError, WorkerTimeoutError) as err:
+                self._failed(err)
+                raise
+        if not reply.get("ok"):
+            if not reply.get("cancelled"):
+                _LOGGER.debug("Prefill refused by the model worker: %s", reply.get("error"))
+            return None
+        return reply["stats"]
+
     async def count_tokens(self, text: str) -> int:
         """Number of tokens the model's tokenizer makes of text (BOS included)."""
         reply = await self._call({"op": "tokenize", "text": text})
@@ -274,6 +298,8 @@ class ModelWorker:
         """The worker to oneself, in the order asked, within the queue's limits."""
         if self._waiting >= self.max_waiting:
             raise WorkerBusyError(f"{self._waiting} requests are already waiting for the model")
+        if self._prefilling is not None and self._proc is not None:
+            self._send_cancel(self._proc, self._prefilling, quiet=True)
         self._waiting += 1
         try:
             async with asyncio.timeout(self.queue_timeout):
@@ -368,6 +394,8 @@ class ModelWorker:
         request_id = next(self._request_ids)
         line = json.dumps({"id": request_id, **request}).encode("utf-8") + b"\n"
         reply = None
+        if request["op"] == "prefill":
+            self._prefilling = request_id
         try:
             async with asyncio.timeout(timeout):
                 try:
@@ -388,7 +416,7 @@ class ModelWorker:
         except asyncio.CancelledError:
             # The caller went away (a closed websocket, a stopped pipeline): have the
             # worker drop the request instead of finishing it for nobody.
-            self._send_cancel(proc, request_id)
+            self._send_cancel(proc, request_id, quiet=request["op"] == "prefill")
             raise
         except TimeoutError:
             _LOGGER.error(
@@ -401,16 +429,20 @@ class ModelWorker:
                 f"the model did not answer within {timeout:g} s; "
                 "its process was stopped and will be restarted on the next request"
             ) from None
+        finally:
+            self._prefilling = None
         if reply is None:
             raise await self._crashed(proc)
         return reply
 
-    def _send_cancel(self, proc: asyncio.subprocess.Process, request_id: int) -> None:
+    def _send_cancel(self, proc: asyncio.subprocess.Process, request_id: int, *, quiet: bool = False) -> None:
         if proc.returncode is not None or proc.stdin is None or proc.stdin.is_closing():
             return
         notice = {"id": next(self._request_ids), "op": "cancel", "target": request_id}
         with contextlib.suppress(OSError):
             proc.stdin.write(json.dumps(notice).encode("utf-8") + b"\n")
+        if quiet:  # a prefill giving way to a real request: the usual case, not news
+            return
         _LOGGER.info(
             "Request %s to the model worker (pid %s) was cancelled by its caller; the worker stops it at its next token",
             request_id,

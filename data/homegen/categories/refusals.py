@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from home_llm_core.home_format.colors import COLORS
 
 from ..homes import CONTROLLABLE, Device
@@ -189,12 +191,32 @@ def _already_group(r: Request) -> Example | None:
 # ---- 6. ambiguity ------------------------------------------------------------------------------------------
 
 
+# A question back over a name two devices share is made, this often, as the same request in
+# the home without the twin, answered with the call: the question then depends on a second
+# device of that name in the prompt, not on a full name being said (v2.2 asked "which" after
+# "turn off the office light" with one Office Light). Training data of the v2 format only: the
+# test split is unchanged.
+CONTRAST_CHANCE = 0.5
+
+
 def ambiguity(r: Request) -> Example | None:
     made = ambiguous_turn(r)
     if made is None:
         return None
-    turn, intent, _, _ = made
+    turn, intent, actions, words = made
+    shared_name = all(a.device.name.lower() == words.lower() for a in actions)
+    contrast = shared_name and r.calls_only and not r.view.is_test and not actions[0].already
+    if contrast and r.rng.random() < CONTRAST_CHANCE:
+        return _without_twins(r, turn, actions[0], [a.device for a in actions[1:]])
     return Example("ambiguity", intent, [turn], r.home, r.satellite)
+
+
+def _without_twins(r: Request, turn: Turn, action: Action, twins: list[Device]) -> Example:
+    """The ambiguous request in a home where its words name one device: the call."""
+    home = replace(r.home, devices=tuple(d for d in r.home.devices if d not in twins))
+    satellite = r.satellite if home.in_area(r.satellite) else None
+    made = Turn(turn.text, "", [action.call], turn.template_ids, [action.device.name_id])
+    return Example("single_device", "contrast", [made], home, satellite)
 
 
 def ambiguous_turn(r: Request) -> tuple[Turn, str, list[Action], str] | None:
