@@ -479,3 +479,36 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     result = await ask(hass, "turn off the light")
     assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Bed Light or the Ceiling Lights?"
     assert len(scripted_worker.requests) == 10 and snapshot(hass) == before
+
+
+async def test_calls_on_devices_the_request_does_not_point_at_do_not_run(
+    hass: HomeAssistant, demo_home, scripted_worker, caplog
+) -> None:
+    """A call on a device the request names by no word of its name, area or kind is the model's
+    guess: it doesn't run. With nothing else to run, the model is asked again over the devices
+    the request does point at."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    scripted_worker.replies = [call("light.turn_on", "light.bed_light") + "\n" + call("cover.open_cover", "cover.garage_door")]
+    result = await ask(hass, "turn on the bed light")
+    assert hass.states.get("light.bed_light").state == "on"
+    assert hass.states.get("cover.garage_door").state == "closed"
+    assert result.response.speech["plain"]["speech"] == "Turned on the Bed Light."
+    assert "doesn't point at" in caplog.text and len(scripted_worker.requests) == 1
+
+    scripted_worker.replies = [call("cover.open_cover", "cover.garage_door"), "I can't find a house alarm in this house."]
+    before = snapshot(hass)
+    result = await ask(hass, "arm the house alarm fully")
+    assert snapshot(hass) == before
+    assert result.response.speech["plain"]["speech"] == "I can't find a house alarm in this house."
+    first, again = scripted_worker.requests[-2:]
+    assert again["prompt"] == first["prompt"]
+    assert '"garage_door"' in first["grammar"] and '"garage_door"' not in again["grammar"]
+
+    # Words of the device's kind point at it ("lamps", "leaving": longer forms count too).
+    scripted_worker.replies = [call("light.turn_off", "light.ceiling_lights")]
+    result = await ask(hass, "it's too bright in here")
+    assert hass.states.get("light.ceiling_lights").state == "off"

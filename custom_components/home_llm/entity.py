@@ -250,6 +250,13 @@ class HomeLLMEntity(Entity):
                 result.stats["instead_of_calls"],
                 result.text,
             )
+        if "unrelated_calls" in result.stats:
+            LOGGER.info(
+                "The model wrote %r, with calls on devices the request doesn't point at by name, area or kind; "
+                "those are not run (the reply without them, or asked again over the devices it names): %r",
+                result.stats["unrelated_calls"],
+                result.text,
+            )
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)
         return result
 

@@ -10,13 +10,17 @@ which costs only its decoding:
   while unlocked) is asked a third time, for calls alone;
 - an action claimed without its call ("Turned on the Bed Light.", nothing ran): asked again for
   calls on that device alone.
+Calls on devices the request doesn't point at (home_format/relevance.py: no word of its name,
+area, floor or kind, not the speaker's area, not in the conversation) are dropped; when no call
+is left, the model is asked again with only the devices the request points at (calls on them,
+or a sentence).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .home_format import Home, ModelRequest, build_grammar, parse_reply
+from .home_format import Home, ModelRequest, build_grammar, parse_reply, render_reply
 from .home_format.ask_back import ANSWER_STARTS, claimed_device, false_already, named_device
 from .home_format.relevance import keep_only
 from .worker_client import GenerationResult
@@ -29,7 +33,7 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
         return result
     parsed = parse_reply(result.text)
     if parsed.calls:
-        return result
+        return await _related_calls(worker, home, request, result, sampling)
     if asked := named_device(home, parsed.sentence):
         grammar = build_grammar(keep_only(home, [asked]), calls_only=True, sentence_starts=ANSWER_STARTS)
     elif claimed := claimed_device(home, parsed.sentence):
@@ -45,3 +49,21 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
         grammar = build_grammar(keep_only(home, [asked]), calls_only=True, act=True)
         again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
     return GenerationResult(text=again.text, stats={**again.stats, "instead_of_calls": result.text})
+
+
+async def _related_calls(
+    worker: Any, home: Home, request: ModelRequest, result: GenerationResult, sampling: dict[str, Any]
+) -> GenerationResult:
+    """The reply without its calls on devices the request doesn't point at; asked again over the
+    devices it does point at when none is left."""
+    calls = parse_reply(result.text).calls
+    known = {e.entity_id for e in home.entities}
+    related = [c for c in calls if c.target in request.related or c.target not in known]  # unknown: validation refuses it
+    if len(related) == len(calls):
+        return result
+    if related:
+        return GenerationResult(render_reply("", related, calls_only=True), {**result.stats, "unrelated_calls": result.text})
+    pointed_at = keep_only(home, [e for e in home.entities if e.entity_id in request.related])
+    grammar = build_grammar(pointed_at, calls_only=True)
+    again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
+    return GenerationResult(again.text, {**again.stats, "unrelated_calls": result.text})

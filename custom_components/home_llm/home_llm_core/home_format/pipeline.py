@@ -12,6 +12,7 @@ from .chat_templates import Turn, render_chat, stop_strings
 from .grammar import build_grammar
 from .home import Home, ServiceCall
 from .prompt import DEFAULT_ATTRIBUTES, DEFAULT_PRESET, PRESETS, render_system_prompt, render_turns
+from .relevance import related_devices
 from .reply import ParsedReply, parse_reply
 from .validation import Rejection, validate_calls
 
@@ -22,6 +23,7 @@ class ModelRequest:
     grammar: str | None  # GBNF, or None when grammar is off
     stop: tuple[str, ...]
     calls_only: bool = False  # the v2 format: calls alone or one sentence
+    related: frozenset[str] = frozenset()  # entity ids the request points at (relevance.related_devices)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ def build_request(
         grammar=build_grammar(home, compat=chosen.compat, calls_only=chosen.calls_only) if use_grammar else None,
         stop=stop_strings(chat_template),
         calls_only=chosen.calls_only,
+        related=related_devices(home, text, user_area=user_area, history=[said for _, said in history]),
     )
 
 

@@ -1,9 +1,14 @@
-"""Which devices matter most to one request, for homes too big for the model's context.
+"""Which devices matter to one request: for homes too big for the model's context, and to
+tell a call the request asked for from one it didn't.
 
 A home whose prompt doesn't fit is shown in part: the devices ranked by what the request says
 (names and aliases, areas, floors, kinds of device), then the speaker's area, then what changed
 most recently. The ranking is a pure function of the home and the words, so the same request in
 the same home always shows the same devices. The kept devices stay in prompt order.
+
+A device the request points at by none of these (nor the conversation's earlier turns) is
+unrelated to it: a call on it is the model's guess, not the user's wish ("arm the house alarm
+fully" answered by unlocking the gate).
 """
 
 from __future__ import annotations
@@ -53,19 +58,39 @@ def rank_by_relevance(home: Home, text: str, *, user_area: str | None = None, hi
     """The home's devices, most relevant to the request first (ties: most recently changed,
     then prompt order)."""
     said, earlier = words(text), words(" ".join(history))
-
-    def score(entity: Entity) -> int:
-        names = words(" ".join((entity.name, entity.entity_id.split(".", 1)[1].replace("_", " "), *entity.aliases)))
-        area, floor = words(entity.area or ""), words(home.floors.get(entity.area or "", ""))
-        points = 8 * len(said & names) + 2 * len(earlier & names)
-        points += 6 if area and area <= said else 0
-        points += 4 if floor and floor <= said else 0
-        points += 3 if said & DOMAIN_WORDS.get(entity.domain, frozenset()) else 0
-        points += 3 if user_area and entity.area == user_area else 0
-        return points
-
     order = {entity.entity_id: i for i, entity in enumerate(home.entities)}
-    return sorted(home.entities, key=lambda e: (-score(e), -e.last_changed, order[e.entity_id]))
+    return sorted(
+        home.entities,
+        key=lambda e: (-_score(home, e, said, earlier, user_area), -e.last_changed, order[e.entity_id]),
+    )
+
+
+def related_devices(home: Home, text: str, *, user_area: str | None = None, history: Sequence[str] = ()) -> frozenset[str]:
+    """The entity ids the request points at, by its words or the conversation's (a word also
+    counts for its longer or shorter forms: "leaving" for a "Leave Home" script), or by the
+    speaker's area."""
+    said, earlier = _with_stems(words(text)), _with_stems(words(" ".join(history)))
+    return frozenset(e.entity_id for e in home.entities if _score(home, e, said, earlier, user_area, stems=True) > 0)
+
+
+def _score(home: Home, entity: Entity, said: set[str], earlier: set[str], user_area: str | None, stems: bool = False) -> int:
+    def seen(names: set[str]) -> set[str]:
+        return _with_stems(names) if stems else names
+
+    names = seen(words(" ".join((entity.name, entity.entity_id.split(".", 1)[1].replace("_", " "), *entity.aliases))))
+    area, floor = words(entity.area or ""), words(home.floors.get(entity.area or "", ""))
+    points = 8 * len(said & names) + 2 * len(earlier & names)
+    points += 6 if area and area <= said else 0
+    points += 4 if floor and floor <= said else 0
+    points += 3 if said & seen(set(DOMAIN_WORDS.get(entity.domain, ()))) else 0
+    points += 3 if user_area and entity.area == user_area else 0
+    return points
+
+
+def _with_stems(found: set[str]) -> set[str]:
+    """The words and their first four letters: "lamps", "leaving" and "darker" meet "lamp",
+    "leave" and "dark"."""
+    return found | {w[:4] for w in found if len(w) >= 4}
 
 
 def keep_only(home: Home, kept: Sequence[Entity]) -> Home:
