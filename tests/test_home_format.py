@@ -217,6 +217,13 @@ def test_a_refusal_the_home_contradicts() -> None:
     alarm = Entity("alarm_control_panel.house", "House Alarm", "armed_away", {})
     assert not false_already(alarm, "The House Alarm is already armed.")
     assert false_already(alarm, "The House Alarm is already disarmed")
+    # True of the home, but no answer to the request: it asks for the other state.
+    locked = Entity("lock.front_door", "Front Door", "locked", {})
+    assert false_already(locked, "The Front Door is already locked.", "unlock the front door")
+    assert not false_already(locked, "The Front Door is already locked.", "lock the front door please")
+    fan = Entity("fan.bedroom", "Bedroom Fan", "off", {})
+    assert false_already(fan, "The Bedroom Fan is already off.", "Turn ON the bedroom fan!")
+    assert not false_already(fan, "The Bedroom Fan is already off.", "turn off the bedroom fan")
 
 
 def test_home_case_file_shape_round_trips() -> None:

@@ -6,8 +6,8 @@ which costs only its decoding:
 - a question back the home does not warrant ("Which kitchen light do you mean?" with one Kitchen
   Light): asked again with a grammar that admits calls on that device or a sentence that begins
   as an answer or a refusal does (the request may be a question, or a command with nothing to
-  do: "The Kitchen Light is already on."); a refusal the home contradicts ("already locked"
-  while unlocked) is asked a third time, for calls alone;
+  do: "The Kitchen Light is already on."); a refusal the home or the request contradicts
+  ("already locked" while unlocked, or to "unlock the door") is asked a third time, for calls alone;
 - an action claimed without its call ("Turned on the Bed Light.", nothing ran): asked again for
   calls on that device alone.
 Calls on devices the request doesn't point at (home_format/relevance.py: no word of its name,
@@ -44,8 +44,8 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
         return result
     again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
     answer = parse_reply(again.text)
-    if asked and not answer.calls and false_already(asked, answer.sentence):
-        # "The Front Door is already locked." while it is unlocked: the home says otherwise.
+    if asked and not answer.calls and false_already(asked, answer.sentence, request.text):
+        # "The Front Door is already locked." while it is unlocked, or to "unlock the front door".
         grammar = build_grammar(keep_only(home, [asked]), calls_only=True, act=True)
         again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
     return GenerationResult(text=again.text, stats={**again.stats, "instead_of_calls": result.text})

@@ -72,11 +72,26 @@ def claimed_device(home: Home, sentence: str) -> Entity | None:
 _ALREADY = re.compile(r"\balready (?P<state>[a-z][a-z ]*?)\s*(?:[.!,;]|$)", re.IGNORECASE)
 
 
-def false_already(entity: Entity, sentence: str) -> bool:
+# A state, and the words of a request that ask for the other state: "already off" is no answer to
+# "turn on the fan", whatever the fan's state.
+_ASKS_AWAY_FROM = {
+    "off": {"on"},
+    "on": {"off"},
+    "locked": {"unlock"},
+    "unlocked": {"lock"},
+    "closed": {"open"},
+    "open": {"close", "shut"},
+}
+
+
+def false_already(entity: Entity, sentence: str, request: str = "") -> bool:
     """Whether the sentence says the device is already in a state it isn't in ("The Front Door
-    is already locked." while it is unlocked): a refusal the home contradicts."""
+    is already locked." while it is unlocked), or in the state the request asks to leave
+    ("already locked" to "unlock the front door"): a refusal the home or the request contradicts."""
     said = _ALREADY.search(sentence)
     if said is None:
         return False
     claimed, actual = _words(said.group("state")), _words(entity.state)
+    if set(_words(request).split()) & _ASKS_AWAY_FROM.get(claimed, set()):
+        return True
     return not (actual.startswith(claimed) or claimed.startswith(actual))

@@ -24,6 +24,7 @@ class ModelRequest:
     stop: tuple[str, ...]
     calls_only: bool = False  # the v2 format: calls alone or one sentence
     related: frozenset[str] = frozenset()  # entity ids the request points at (relevance.related_devices)
+    text: str = ""  # the user's words
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def build_request(
         stop=stop_strings(chat_template),
         calls_only=chosen.calls_only,
         related=related_devices(home, text, user_area=user_area, history=[said for _, said in history]),
+        text=text,
     )
 
 
