@@ -34,7 +34,7 @@ class PromptCacheWarmer:
         self._worker = worker
         self._prompt_prefix = prompt_prefix
         self._debouncer = Debouncer(hass, LOGGER, cooldown=SETTLE_S, immediate=False, function=self._async_warm, background=True)
-        self.warmed = 0  # prefills that ran (for diagnostics and tests)
+        self.warmed = 0  # prefills that ran to their end
 
     @callback
     def async_start(self) -> Callable[[], None]:

@@ -56,7 +56,10 @@ def build_request(
         grammar=build_grammar(home, compat=chosen.compat, calls_only=chosen.calls_only) if use_grammar else None,
         stop=stop_strings(chat_template),
         calls_only=chosen.calls_only,
-        related=related_devices(home, text, user_area=user_area, history=[said for _, said in history]),
+        # Only the v2 format with its grammar checks its calls against these (generation.py).
+        related=related_devices(home, text, user_area=user_area, history=[said for _, said in history])
+        if chosen.calls_only and use_grammar
+        else frozenset(),
         text=text,
     )
 

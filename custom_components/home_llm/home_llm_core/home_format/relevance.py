@@ -74,15 +74,14 @@ def related_devices(home: Home, text: str, *, user_area: str | None = None, hist
 
 
 def _score(home: Home, entity: Entity, said: set[str], earlier: set[str], user_area: str | None, stems: bool = False) -> int:
-    def seen(names: set[str]) -> set[str]:
-        return _with_stems(names) if stems else names
-
-    names = seen(words(" ".join((entity.name, entity.entity_id.split(".", 1)[1].replace("_", " "), *entity.aliases))))
+    names = words(" ".join((entity.name, entity.entity_id.split(".", 1)[1].replace("_", " "), *entity.aliases)))
+    names = _with_stems(names) if stems else names
+    kind_words = (_DOMAIN_STEMS if stems else DOMAIN_WORDS).get(entity.domain, frozenset())
     area, floor = words(entity.area or ""), words(home.floors.get(entity.area or "", ""))
     points = 8 * len(said & names) + 2 * len(earlier & names)
     points += 6 if area and area <= said else 0
     points += 4 if floor and floor <= said else 0
-    points += 3 if said & seen(set(DOMAIN_WORDS.get(entity.domain, ()))) else 0
+    points += 3 if said & kind_words else 0
     points += 3 if user_area and entity.area == user_area else 0
     return points
 
@@ -91,6 +90,9 @@ def _with_stems(found: set[str]) -> set[str]:
     """The words and their first four letters: "lamps", "leaving" and "darker" meet "lamp",
     "leave" and "dark"."""
     return found | {w[:4] for w in found if len(w) >= 4}
+
+
+_DOMAIN_STEMS = {domain: frozenset(_with_stems(set(found))) for domain, found in DOMAIN_WORDS.items()}
 
 
 def keep_only(home: Home, kept: Sequence[Entity]) -> Home:
