@@ -15,6 +15,7 @@ from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import area_registry as ar
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import floor_registry as fr
 from homeassistant.helpers import intent
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -479,6 +480,48 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     result = await ask(hass, "turn off the light")
     assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Bed Light or the Ceiling Lights?"
     assert len(scripted_worker.requests) == 10 and snapshot(hass) == before
+
+
+async def test_a_group_command_reaches_its_place_and_the_place_settles_a_question_back(
+    hass: HomeAssistant, demo_home, scripted_worker, caplog
+) -> None:
+    """'The lights on the first floor' runs on every light there that is on, whatever lights the
+    model listed; 'Which light do you mean: ...?' asked from a room that holds one of the choices
+    is asked again about that one."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    upstairs = fr.async_get(hass).async_create("First Floor", level=1)
+    bedroom = ar.async_get(hass).async_create("Bedroom", floor_id=upstairs.floor_id)
+    kitchen = ar.async_get(hass).async_create("Kitchen")
+    for entity_id, area in (("light.bed_light", bedroom), ("light.ceiling_lights", bedroom), ("light.kitchen_lights", kitchen)):
+        er.async_get(hass).async_update_entity(entity_id, area_id=area.id)
+    assert hass.states.get("light.ceiling_lights").state == "on" and hass.states.get("light.bed_light").state == "off"
+
+    scripted_worker.replies = [call("light.turn_off", "light.kitchen_lights")]
+    result = await ask(hass, "turn off the lights on the first floor")
+    assert hass.states.get("light.ceiling_lights").state == "off"
+    assert hass.states.get("light.kitchen_lights").state == "on"
+    assert result.response.speech["plain"]["speech"] == "Turned off the Ceiling Lights."
+    assert "for a command on a group in a place" in caplog.text
+
+    satellite = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={("test", "satellite")}, name="Satellite"
+    )
+    dr.async_get(hass).async_update_device(satellite.id, area_id=kitchen.id)
+    scripted_worker.replies = [
+        "Which light do you mean: the Kitchen Lights or the Ceiling Lights?",
+        call("light.turn_off", "light.kitchen_lights"),
+    ]
+    result = await ask(hass, "turn off the light", device_id=satellite.id)
+    assert hass.states.get("light.kitchen_lights").state == "off"
+    assert 'ent-light ::= "kitchen_lights"\n' in scripted_worker.requests[-1]["grammar"]
+    # Asked elsewhere, the question stands.
+    scripted_worker.replies = ["Which light do you mean: the Kitchen Lights or the Ceiling Lights?"]
+    result = await ask(hass, "turn on the light")
+    assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Kitchen Lights or the Ceiling Lights?"
+    assert hass.states.get("light.kitchen_lights").state == "off"
 
 
 async def test_calls_on_devices_the_request_does_not_point_at_do_not_run(

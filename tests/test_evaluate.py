@@ -17,6 +17,7 @@ from homeassistant.util import dt as dt_util
 from custom_components.home_llm.exposed_home import snapshot_home
 from home_llm_core.defaults import BUNDLED_ADAPTER, DEFAULT_IN_CONTEXT_EXAMPLES, DEFAULT_TEMPERATURE, bundled_model_path
 from home_llm_core.home_format import render_chat
+from homegen.dataset import Config, generate
 from training import evaluate_model as evaluate
 from training import evaluate_scoring as scoring
 
@@ -348,13 +349,22 @@ async def _never_counted(text: str) -> int:
     raise AssertionError("a home that fits needs no token count")
 
 
-async def test_data_generator_sample_renders_as_generated() -> None:
-    """The prompt evaluate_model.py renders for the data generator's test sample is the one the
-    generator wrote into its messages: the same home order, states order, time and turns."""
+def _v2_test_cases(path: Path) -> Path:
+    """A few held-out cases of the v2 format (its prompt shows floors), as generate_data.py writes them."""
+    path.write_text("".join(line + "\n" for line, _ in generate(Config(seed=0, preset="home_llm_v2"), "test", 40, workers=1)))
+    return path
+
+
+@pytest.mark.parametrize("cases", ["sample", "v2"])
+async def test_data_generator_cases_render_as_generated(cases: str, tmp_path: Path) -> None:
+    """The prompt evaluate_model.py renders for the data generator's cases (the documented v1
+    sample; held-out v2 cases) is the one the generator wrote into its messages: the same home
+    order, floors, states order, time and turns."""
     sample = Path(__file__).resolve().parents[1] / "data" / "sample" / "test.jsonl"
-    if not sample.exists():
-        pytest.skip("no data/sample/test.jsonl")
+    if cases == "v2":
+        sample = _v2_test_cases(tmp_path / "v2.jsonl")
     lines = [json.loads(line) for line in sample.read_text().splitlines() if line.strip()]
+    assert cases == "sample" or any(" Floor):" in line["messages"][0]["content"] for line in lines)
     for case, line in zip(evaluate.load_cases([sample]), lines, strict=True):
         settings = evaluate.AgentSettings(template="chatml", preset=line.get("preset", evaluate.DEFAULT_PRESET))
         request, fitted = await evaluate.build_request(

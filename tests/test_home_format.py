@@ -297,3 +297,119 @@ def test_an_action_claimed_without_its_call_names_its_device() -> None:
     assert claimed_device(FIXTURE_HOME, "turned on the office light") == FIXTURE_HOME.get("light.office")
     assert claimed_device(FIXTURE_HOME, "The Office Light is on.") is None
     assert claimed_device(FIXTURE_HOME, "Turned on the Sauna.") is None
+
+
+# A home with two floors, a name two lights share, a device whose name ends in a group word.
+_FLOORS_HOME = Home(
+    (
+        Entity("light.ceiling", "Ceiling Light", "on", {"supported_color_modes": ["brightness"]}, "Kitchen"),
+        Entity("light.pendant", "Pendant Light", "off", {"supported_color_modes": ["brightness"]}, "Kitchen"),
+        Entity("light.strip", "Strip", "off", {"supported_color_modes": ["onoff"]}, "Kitchen"),
+        Entity("cover.kitchen_blind", "Kitchen Blind", "closed", {"device_class": "blind"}, "Kitchen"),
+        Entity("cover.garage", "Garage Door", "closed", {"device_class": "garage"}, "Kitchen"),
+        Entity("light.landing", "Landing Light", "off", {}, "Landing"),
+        Entity("light.bedroom_pendant", "Pendant Light", "off", {}, "Bedroom"),
+        Entity("fan.bedroom", "Bedroom Fan", "off", {}, "Bedroom"),
+        Entity("fan.living_room", "Living Room Fan", "off", {}, "Living Room"),
+        Entity("light.fairy", "Fairy Lights", "on", {}, "Garden"),
+    ),
+    floors={"Kitchen": "Ground Floor", "Living Room": "Ground Floor", "Landing": "First Floor", "Bedroom": "First Floor"},
+)
+
+
+def _targets(calls):
+    return None if calls is None else [(c.service, c.target, c.arguments) for c in calls]
+
+
+@pytest.mark.parametrize(
+    ("text", "user_area", "calls", "expected"),
+    [
+        # A floor by name, or the lower of two: every member not in that state yet.
+        (
+            "turn on the lights on the first floor",
+            None,
+            [("light.turn_on", "light.pendant")],
+            [("light.turn_on", "light.landing", {}), ("light.turn_on", "light.bedroom_pendant", {})],
+        ),
+        (
+            "kill all the lights downstairs",
+            "Bedroom",
+            [("light.turn_off", "light.landing")],
+            [("light.turn_off", "light.ceiling", {})],
+        ),
+        # An area named wins over the speaker's; "here" is the speaker's; a cover group by its class.
+        (
+            "lights on in the kitchen",
+            "Bedroom",
+            [("light.turn_on", "light.landing")],
+            [("light.turn_on", "light.pendant", {}), ("light.turn_on", "light.strip", {})],
+        ),
+        (
+            "open the blinds in here",
+            "Kitchen",
+            [("cover.open_cover", "cover.garage")],
+            [("cover.open_cover", "cover.kitchen_blind", {})],
+        ),
+        # The whole house, said with "every" and a singular.
+        (
+            "every single light on please",
+            "Kitchen",
+            [("light.turn_on", "light.pendant")],
+            [("light.turn_on", e, {}) for e in ("light.pendant", "light.strip", "light.landing", "light.bedroom_pendant")],
+        ),
+        # One brightness for all: members that can't dim are left out.
+        (
+            "set the kitchen lights to 40",
+            None,
+            [("light.turn_on", "light.ceiling", {"brightness": 40})],
+            [("light.turn_on", "light.ceiling", {"brightness": 40}), ("light.turn_on", "light.pendant", {"brightness": 40})],
+        ),
+        # No group command: a device's own name, a singular, two rooms, calls that disagree or
+        # are of another kind, no place at all.
+        ("turn on the fairy lights", "Garden", [("light.turn_on", "light.fairy")], None),
+        ("turn on the kitchen light", None, [("light.turn_on", "light.pendant")], None),
+        ("lights on in the kitchen and the bedroom", None, [("light.turn_on", "light.pendant")], None),
+        ("lights on in the kitchen", None, [("light.turn_on", "light.pendant"), ("light.turn_off", "light.ceiling")], None),
+        ("turn on the fans in the kitchen", None, [("light.turn_on", "light.pendant")], None),
+        ("turn on the lights", None, [("light.turn_on", "light.pendant")], None),
+    ],
+)
+def test_a_group_command_reaches_every_member_in_its_place(text, user_area, calls, expected) -> None:
+    from home_llm_core.home_format.groups import whole_group
+
+    written = [ModelCall(service, target, *arguments) for service, target, *arguments in calls]
+    assert _targets(whole_group(_FLOORS_HOME, text, written, user_area)) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "request_text", "user_area", "expected"),
+    [
+        # The speaker's area, or the area the request names, holds one of the choices.
+        ("Which fan do you mean: the Living Room Fan or the Bedroom Fan?", "fan on", "Bedroom", "fan.bedroom"),
+        (
+            "Which fan do you mean: the Living Room Fan or the Bedroom Fan?",
+            "the fan in the living room on",
+            "Bedroom",
+            "fan.living_room",
+        ),
+        (
+            "Which light do you mean: the Pendant Light or the Pendant Light in the Bedroom?",
+            "light on",
+            "Kitchen",
+            "light.pendant",
+        ),
+        # None of them, but the one device of that kind there that the asked word fits.
+        ("Which light do you mean: the Landing Light or the Ceiling Light?", "light off", "Garden", "light.fairy"),
+        # Nothing settles it: no place, two choices there, a word that fits nothing there, no choices.
+        ("Which fan do you mean: the Living Room Fan or the Bedroom Fan?", "fan on", None, None),
+        ("Which light do you mean: the Ceiling Light or the Pendant Light in the Kitchen?", "light on", "Kitchen", None),
+        ("Which lamp do you mean: the Landing Light or the Ceiling Light?", "lamp off", "Garden", None),
+        ("Which light do you mean?", "light on", "Kitchen", None),
+        ("The Bedroom Fan is off.", "fan on", "Bedroom", None),
+    ],
+)
+def test_a_question_back_the_place_settles(question, request_text, user_area, expected) -> None:
+    from home_llm_core.home_format.ask_back import settled_device
+
+    found = settled_device(_FLOORS_HOME, question, request_text, user_area)
+    assert (found.entity_id if found else None) == expected

@@ -144,7 +144,7 @@ def home_from_case(data: dict[str, Any]) -> Home:
     """The case's home in the order the integration shows it (in-context examples and the
     states block depend on this order)."""
     home = Home.from_dict(data)
-    return Home(in_prompt_order(home.entities), temperature_unit=home.temperature_unit)
+    return Home(in_prompt_order(home.entities), temperature_unit=home.temperature_unit, floors=home.floors)
 
 
 def history_of(data: dict[str, Any], remember_turns: int) -> list[tuple[str, str]]:

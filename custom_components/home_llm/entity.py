@@ -246,7 +246,8 @@ class HomeLLMEntity(Entity):
         if "instead_of_calls" in result.stats:
             LOGGER.info(
                 "The model wrote %r, which the home doesn't warrant (a question back about a device named "
-                "exactly, or an action claimed without its call); asked again about that device: %r",
+                "exactly or one the place settles, or an action claimed without its call); asked again about "
+                "that device: %r",
                 result.stats["instead_of_calls"],
                 result.text,
             )
@@ -255,6 +256,12 @@ class HomeLLMEntity(Entity):
                 "The model wrote %r, with calls on devices the request doesn't point at by name, area or kind; "
                 "those are not run (the reply without them, or asked again over the devices it names): %r",
                 result.stats["unrelated_calls"],
+                result.text,
+            )
+        if "group_calls" in result.stats:
+            LOGGER.info(
+                "The model wrote %r for a command on a group in a place; it runs on every member there not in that state yet: %r",
+                result.stats["group_calls"],
                 result.text,
             )
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)

@@ -4,7 +4,8 @@ One generation under the request's grammar; in the v2 format, a sentence that sh
 something else (home_format/ask_back.py) is followed by a second generation on the same prompt,
 which costs only its decoding:
 - a question back the home does not warrant ("Which kitchen light do you mean?" with one Kitchen
-  Light): asked again with a grammar that admits calls on that device or a sentence that begins
+  Light), or one the place settles (asked in the living room, "Which fan: the Living Room Fan or
+  the Bedroom Fan?"): asked again with a grammar that admits calls on that device or a sentence that begins
   as an answer or a refusal does (the request may be a question, or a command with nothing to
   do: "The Kitchen Light is already on."); a refusal the home or the request contradicts
   ("already locked" while unlocked, or to "unlock the door") is asked a third time, for calls alone;
@@ -13,7 +14,8 @@ which costs only its decoding:
 Calls on devices the request doesn't point at (home_format/relevance.py: no word of its name,
 area, floor or kind, not the speaker's area, not in the conversation) are dropped; when no call
 is left, the model is asked again with only the devices the request points at (calls on them,
-or a sentence).
+or a sentence). The calls of a group command ("turn off the lights upstairs") reach every member
+of the group in the place it names (home_format/groups.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from .home_format import Home, ModelRequest, build_grammar, parse_reply, render_reply
-from .home_format.ask_back import ANSWER_STARTS, claimed_device, false_already, named_device
+from .home_format.ask_back import ANSWER_STARTS, claimed_device, false_already, named_device, settled_device
+from .home_format.groups import whole_group
 from .home_format.relevance import keep_only
 from .worker_client import GenerationResult
 
@@ -33,8 +36,8 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
         return result
     parsed = parse_reply(result.text)
     if parsed.calls:
-        return await _related_calls(worker, home, request, result, sampling)
-    if asked := named_device(home, parsed.sentence):
+        return _whole_group(home, request, await _related_calls(worker, home, request, result, sampling))
+    if asked := named_device(home, parsed.sentence) or settled_device(home, parsed.sentence, request.text, request.user_area):
         grammar = build_grammar(keep_only(home, [asked]), calls_only=True, sentence_starts=ANSWER_STARTS)
     elif claimed := claimed_device(home, parsed.sentence):
         grammar = build_grammar(keep_only(home, [claimed]), calls_only=True, act=True)
@@ -67,3 +70,12 @@ async def _related_calls(
     grammar = build_grammar(pointed_at, calls_only=True)
     again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
     return GenerationResult(again.text, {**again.stats, "unrelated_calls": result.text})
+
+
+def _whole_group(home: Home, request: ModelRequest, result: GenerationResult) -> GenerationResult:
+    """The calls of a group command on every member of the group in the place it names."""
+    calls = parse_reply(result.text).calls
+    grouped = whole_group(home, request.text, calls, request.user_area)
+    if grouped is None or grouped == calls:
+        return result
+    return GenerationResult(render_reply("", grouped, calls_only=True), {**result.stats, "group_calls": result.text})

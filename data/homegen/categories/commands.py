@@ -3,6 +3,8 @@ one sentence (3)."""
 
 from __future__ import annotations
 
+from home_llm_core.home_format.groups import FLOOR_LEVELS
+
 from ..homes import COVER_GROUPS, Device
 from ..intents import INTENTS, Action, shown_brightness
 from ..requests import Example, Request, Turn
@@ -164,11 +166,6 @@ def _house_group(r: Request) -> Example | None:
     return Example("area", intent, [turn], r.home, r.satellite)
 
 
-# Floors from low to high, so that in a home of two the upper one can be "upstairs".
-_FLOOR_HEIGHT = {"Basement": 0, "Lower Level": 0, "Downstairs": 1, "Ground Floor": 1, "Main Floor": 1}
-_FLOOR_HEIGHT |= {"First Floor": 2, "Mezzanine": 2, "Upstairs": 2, "Upper Level": 2, "Second Floor": 3}
-
-
 def _floor_group(r: Request) -> Example | None:
     """Turn off the lights upstairs: every light (or fan) on the floor, each one called."""
     area_floors = r.home.area_floors()
@@ -185,7 +182,7 @@ def _floor_group(r: Request) -> Example | None:
         return None
     spoken_floors = [f"on the {floor.lower()}"]
     if len(floors) == 2:
-        here, other = _FLOOR_HEIGHT.get(floor, 1), _FLOOR_HEIGHT.get(next(f for f in floors if f != floor), 1)
+        here, other = FLOOR_LEVELS.get(floor, 1), FLOOR_LEVELS.get(next(f for f in floors if f != floor), 1)
         if here != other:
             spoken_floors.append("upstairs" if here > other else "downstairs")
     template = r.pick(templates)

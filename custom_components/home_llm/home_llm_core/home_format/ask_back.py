@@ -16,6 +16,7 @@ import re
 from .confirm import confirmation
 from .domains import DOMAINS
 from .home import Entity, Home, ServiceCall
+from .relevance import areas_named
 
 # The reply styles of a question back that name what they ask about.
 _ASKED = re.compile(
@@ -52,6 +53,54 @@ def named_device(home: Home, sentence: str) -> Entity | None:
         if words in {_words(entity.name), _words(entity.entity_id.split(".", 1)[1]), *(_words(a) for a in entity.aliases)}
     ]
     return found[0] if len(found) == 1 else None
+
+
+# The choices a question back offers: "...: the Desk Lamp or the Floor Lamp in the Den?"
+_CHOICES = re.compile(r"(?::|\bmean)\s+(?P<choices>.+?)\?\s*$", re.IGNORECASE)
+_CHOICE = re.compile(r"^(?:the\s+)?(?P<name>.+?)(?:\s+in the\s+(?P<area>.+))?$", re.IGNORECASE)
+
+
+def settled_device(home: Home, sentence: str, request: str, user_area: str | None = None) -> Entity | None:
+    """The one device a question back is about that the place settles: the place the request
+    names, else the speaker's area, holds exactly one of the choices ("Which fan do you mean: the
+    Living Room Fan or the Bedroom Fan?" asked in the living room), or, when it holds none of
+    them, exactly one device of their kind that the asked word fits ("which light", asked about
+    the kitchen's only light). The data generator asks back only when the place doesn't settle it."""
+    asked, offered = _ASKED.match(sentence), _CHOICES.search(sentence)
+    if asked is None or offered is None:
+        return None
+    choices = _choices(home, offered.group("choices"))
+    named = areas_named(home, request)
+    place = named[0] if len(named) == 1 else None if named else user_area
+    if len(choices) < 2 or place is None:
+        return None
+    here = [e for e in choices if e.area == place]
+    if not here:
+        noun = set(_words(asked.group("which") or asked.group("more")).split())
+        kinds = {e.domain for e in choices}
+        here = [e for e in home.entities if e.area == place and e.domain in kinds and noun <= _name_words(e)]
+    return here[0] if len(here) == 1 else None
+
+
+def _choices(home: Home, offered: str) -> list[Entity]:
+    """The devices named by "the A, the B or the C in the Den", each label matched by name (and
+    area where it says one); a label without an area may match several."""
+    found: list[Entity] = []
+    for label in re.split(r",\s*(?:or\s+)?|\s+or\s+", offered):
+        choice = _CHOICE.match(label.strip())
+        if choice is None:
+            continue
+        name, area = _words(choice.group("name")), _words(choice.group("area") or "")
+        for entity in home.entities:
+            if _words(entity.name) == name and (not area or _words(entity.area or "") == area) and entity not in found:
+                found.append(entity)
+    return found
+
+
+def _name_words(entity: Entity) -> set[str]:
+    """The words of a device's name and aliases, each also without a plural s."""
+    said = set(_words(" ".join((entity.name, *entity.aliases))).split())
+    return said | {w[:-1] for w in said if w.endswith("s")}
 
 
 def claimed_device(home: Home, sentence: str) -> Entity | None:

@@ -25,6 +25,7 @@ class ModelRequest:
     calls_only: bool = False  # the v2 format: calls alone or one sentence
     related: frozenset[str] = frozenset()  # entity ids the request points at (relevance.related_devices)
     text: str = ""  # the user's words
+    user_area: str | None = None  # the speaker's area (the satellite's), if known
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ def build_request(
         if chosen.calls_only and use_grammar
         else frozenset(),
         text=text,
+        user_area=user_area,
     )
 
 

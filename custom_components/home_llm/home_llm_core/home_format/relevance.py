@@ -95,6 +95,15 @@ def _with_stems(found: set[str]) -> set[str]:
 _DOMAIN_STEMS = {domain: frozenset(_with_stems(set(found))) for domain, found in DOMAIN_WORDS.items()}
 
 
+def areas_named(home: Home, text: str) -> list[str]:
+    """The areas whose whole name the words hold; of nested names the longer one ("the kitchen"
+    inside "the kitchen diner")."""
+    said = set(_WORD.findall(text.lower()))
+    named = {a: set(_WORD.findall(a.lower())) for a in {e.area for e in home.entities if e.area}}
+    named = {a: w for a, w in named.items() if w <= said}
+    return sorted(a for a, w in named.items() if not any(w < other for other in named.values()))
+
+
 def keep_only(home: Home, kept: Sequence[Entity]) -> Home:
     """The home with only these devices, in the home's own order."""
     ids = {entity.entity_id for entity in kept}

@@ -1,0 +1,132 @@
+"""Commands for every device of a kind in a place: "turn off the lights upstairs", "close the
+blinds in here", "lights out everywhere".
+
+Which devices such a command reaches is a fact of the home, not a guess. A small model that
+gets the action right often lists the wrong members (Home LLM 135M v2.2 on the first 200 v2 test
+cases: 7 of its 14 misses on area commands had the right service on the wrong lights). So when
+the request says a group word ("lights", "blinds") and a place (an area, a floor, "upstairs",
+"in here", "everywhere"), and the model's calls agree on one service of that group, the calls
+become that service on every member of the group in that place that isn't in the asked state yet,
+which is how the data generator writes the expected calls and how Home Assistant's own intents
+treat an area or a floor. The model still decides whether to act and how; this decides on whom.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .home import Home
+from .relevance import areas_named
+from .reply import ModelCall
+from .validation import validate_calls
+
+# A word for a group -> (domain, cover device class or None for the whole domain).
+GROUP_WORDS: dict[str, tuple[str, str | None]] = {
+    "lights": ("light", None),
+    "lamps": ("light", None),
+    "fans": ("fan", None),
+    "blinds": ("cover", "blind"),
+    "shades": ("cover", "shade"),
+    "curtains": ("cover", "curtain"),
+    "drapes": ("cover", "curtain"),
+    "shutters": ("cover", "shutter"),
+}
+# "every light", "every single light": the singular after every/all means the whole group too.
+_SINGULAR = {"light": "lights", "lamp": "lamps", "fan": "fans"}
+
+# Floors from low to high: of a home's two floors, the higher one is "upstairs".
+FLOOR_LEVELS = {"Basement": 0, "Lower Level": 0, "Downstairs": 1, "Ground Floor": 1, "Main Floor": 1}
+FLOOR_LEVELS |= {"First Floor": 2, "Mezzanine": 2, "Upstairs": 2, "Upper Level": 2, "Second Floor": 3}
+
+_WHOLE_HOUSE = frozenset({"everywhere", "house", "place", "home", "whole", "entire", "all", "every"})
+# The service -> the state its members are left alone in.
+_DONE_STATE = {"turn_on": "on", "turn_off": "off", "open_cover": "open", "close_cover": "closed"}
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def whole_group(home: Home, text: str, calls: Sequence[ModelCall], user_area: str | None = None) -> list[ModelCall] | None:
+    """The calls a group command means, in prompt order; None when the request is no group
+    command, names a device ("the fairy lights"), or the calls are not one service of its group."""
+    said = _words(text)
+    group = _group_said(said)
+    if group is None or not calls or _names_a_device(home, said):
+        return None
+    domain, device_class = GROUP_WORDS[group]
+    service, arguments = calls[0].service, calls[0].arguments
+    if any(c.service != service or c.arguments != arguments for c in calls) or service.split(".", 1)[0] != domain:
+        return None
+    in_place = _place(home, set(said), user_area)
+    if in_place is None:
+        return None
+    done_state = _DONE_STATE.get(service.split(".", 1)[1]) if not arguments else None
+    members = [
+        e
+        for e in home.entities
+        if e.domain == domain
+        and (device_class is None or e.attributes.get("device_class") == device_class)
+        and in_place(e)
+        and e.state != done_state
+    ]
+    grouped = [ModelCall(service, e.entity_id, dict(arguments)) for e in members]
+    _, rejected = validate_calls(home, grouped)  # members that can't do it (an on/off-only light can't dim)
+    refused = {id(r.call) for r in rejected}
+    return [c for c in grouped if id(c) not in refused] or None
+
+
+def _group_said(said: list[str]) -> str | None:
+    """The group word of the request: a plural ("the lights"), or a singular after every/all."""
+    for i, word in enumerate(said):
+        if word in GROUP_WORDS:
+            return word
+        if word in _SINGULAR and {"every", "all"} & set(said[max(0, i - 2) : i]):
+            return _SINGULAR[word]
+    return None
+
+
+def _names_a_device(home: Home, said: list[str]) -> bool:
+    """Whether the words hold a whole device name that ends in a group word ("Garden Lights",
+    "Fairy Lights"): then they mean that device, not a group."""
+    said_set = set(said)
+    for entity in home.entities:
+        for name in (entity.name, *entity.aliases):
+            named = _words(name)
+            if named and named[-1] in GROUP_WORDS and len(named) > 1 and set(named) <= said_set:
+                return True
+    return False
+
+
+def _place(home: Home, said: set[str], user_area: str | None):
+    """A test for "in the place the request means", or None when it means none. An area named
+    wins over a floor, a floor over the whole house; with no place said, the speaker's area."""
+    named = areas_named(home, " ".join(said))
+    if len(named) > 1:  # two rooms are no one place
+        return None
+    if named:
+        return lambda e: e.area == named[0]
+    floor = _floor_said(home, said)
+    if floor is not None:
+        return lambda e: home.floors.get(e.area or "") == floor
+    if user_area and "here" in said:
+        return lambda e: e.area == user_area
+    if said & _WHOLE_HOUSE:
+        return lambda e: True
+    if user_area:
+        return lambda e: e.area == user_area
+    return None
+
+
+def _floor_said(home: Home, said: set[str]) -> str | None:
+    floors = sorted(set(home.floors.values()))
+    named = [f for f in floors if set(_words(f)) <= said]
+    if len(named) == 1:
+        return named[0]
+    if len(floors) == 2 and said & {"upstairs", "downstairs"}:
+        low, high = sorted(floors, key=lambda f: FLOOR_LEVELS.get(f, 1))
+        if FLOOR_LEVELS.get(low, 1) != FLOOR_LEVELS.get(high, 1):
+            return high if "upstairs" in said else low
+    return None
