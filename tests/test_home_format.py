@@ -413,3 +413,26 @@ def test_a_question_back_the_place_settles(question, request_text, user_area, ex
 
     found = settled_device(_FLOORS_HOME, question, request_text, user_area)
     assert (found.entity_id if found else None) == expected
+
+
+def test_a_device_named_in_full_outranks_its_kind_word_and_the_speakers_area() -> None:
+    from home_llm_core.home_format.relevance import related_devices
+
+    home = Home(
+        (
+            Entity("timer.tea", "Tea Timer", "idle", {}, "Kitchen"),
+            Entity("timer.laundry", "Laundry Timer", "idle", {}, "Kitchen"),
+            Entity("light.security", "Security Light", "off", {}, "Porch"),
+            Entity("light.porch", "Porch Lamp", "off", {}, "Porch"),
+            Entity("light.hall", "Light", "off", {}, "Hall"),
+        )
+    )
+    # "timer" and the speaker's kitchen point at every timer until one is named in full.
+    assert {"timer.tea", "timer.laundry"} <= related_devices(home, "start a timer for 2 minutes", user_area="Kitchen")
+    named = related_devices(home, "run the tea timer for 2 minutes", user_area="Kitchen")
+    assert "timer.tea" in named and "timer.laundry" not in named
+    # A name's own words count, "security" too (a word of another kind); so do the area and earlier turns.
+    assert related_devices(home, "security light on and the porch lamp off") >= {"light.security", "light.porch"}
+    assert "light.hall" in related_devices(home, "turn on the security light and the light in the hall")
+    assert "light.porch" in related_devices(home, "the security light too", history=["Turned on the Porch Lamp."])
+    assert "light.porch" not in related_devices(home, "turn on the security light", user_area="Porch")

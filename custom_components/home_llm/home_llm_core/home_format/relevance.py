@@ -68,9 +68,38 @@ def rank_by_relevance(home: Home, text: str, *, user_area: str | None = None, hi
 def related_devices(home: Home, text: str, *, user_area: str | None = None, history: Sequence[str] = ()) -> frozenset[str]:
     """The entity ids the request points at, by its words or the conversation's (a word also
     counts for its longer or shorter forms: "leaving" for a "Leave Home" script), or by the
-    speaker's area."""
-    said, earlier = _with_stems(words(text)), _with_stems(words(" ".join(history)))
-    return frozenset(e.entity_id for e in home.entities if _score(home, e, said, earlier, user_area, stems=True) > 0)
+    speaker's area. Where the request says one device's whole name ("run the Tea Timer"), the
+    other devices of that kind need a word of their own (name, area, floor, earlier turns): the
+    kind's word ("timer") and the speaker's area no longer point at them."""
+    plain = words(text)
+    said, earlier = _with_stems(plain), _with_stems(words(" ".join(history)))
+    named_kinds = {e.domain for e in home.entities if _named_in_full(e, plain)}
+    return frozenset(
+        e.entity_id
+        for e in home.entities
+        if (
+            _own_words_said(home, e, said, earlier)
+            if e.domain in named_kinds
+            else _score(home, e, said, earlier, user_area, stems=True) > 0
+        )
+    )
+
+
+def _distinctive(name: str, domain: str) -> set[str]:
+    """The words of a name that tell it from others of its kind: "Tea Timer" -> {"tea"}."""
+    return words(name) - DOMAIN_WORDS.get(domain, frozenset())
+
+
+def _named_in_full(entity: Entity, said: set[str]) -> bool:
+    return any((own := _distinctive(name, entity.domain)) and own <= said for name in (entity.name, *entity.aliases))
+
+
+def _own_words_said(home: Home, entity: Entity, said: set[str], earlier: set[str]) -> bool:
+    own = _with_stems(
+        _distinctive(" ".join((entity.name, entity.entity_id.split(".", 1)[1].replace("_", " "), *entity.aliases)), entity.domain)
+    )
+    area, floor = words(entity.area or ""), words(home.floors.get(entity.area or "", ""))
+    return bool(own & (said | earlier)) or bool(area and area <= said) or bool(floor and floor <= said)
 
 
 def _score(home: Home, entity: Entity, said: set[str], earlier: set[str], user_area: str | None, stems: bool = False) -> int:
