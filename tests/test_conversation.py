@@ -482,12 +482,12 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     assert len(scripted_worker.requests) == 10 and snapshot(hass) == before
 
 
-async def test_a_group_command_reaches_its_place_and_the_place_settles_a_question_back(
+async def test_group_commands_questions_the_place_settles_and_devices_named_without_a_call(
     hass: HomeAssistant, demo_home, scripted_worker, caplog
 ) -> None:
     """'The lights on the first floor' runs on every light there that is on, whatever lights the
     model listed; 'Which light do you mean: ...?' asked from a room that holds one of the choices
-    is asked again about that one."""
+    is asked again about that one; a device a clause names with no call on it gets its call."""
     entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -522,6 +522,14 @@ async def test_a_group_command_reaches_its_place_and_the_place_settles_a_questio
     result = await ask(hass, "turn on the light")
     assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Kitchen Lights or the Ceiling Lights?"
     assert hass.states.get("light.kitchen_lights").state == "off"
+
+    # A device named in a clause of its own that no call is on: its calls are written after the others.
+    scripted_worker.replies = [call("light.turn_on", "light.bed_light"), call("light.turn_on", "light.kitchen_lights")]
+    result = await ask(hass, "turn on the bed light and put the kitchen lights on")
+    assert hass.states.get("light.bed_light").state == "on" and hass.states.get("light.kitchen_lights").state == "on"
+    first, more = scripted_worker.requests[-2:]
+    assert more["prompt"] == first["prompt"] + call("light.turn_on", "light.bed_light") + "\n"
+    assert more["grammar"].startswith("root ::= calls\n") and 'ent-light ::= "kitchen_lights"\n' in more["grammar"]
 
 
 async def test_calls_on_devices_the_request_does_not_point_at_do_not_run(

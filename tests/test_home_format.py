@@ -312,6 +312,7 @@ _FLOORS_HOME = Home(
         Entity("fan.bedroom", "Bedroom Fan", "off", {}, "Bedroom"),
         Entity("fan.living_room", "Living Room Fan", "off", {}, "Living Room"),
         Entity("light.fairy", "Fairy Lights", "on", {}, "Garden"),
+        Entity("light.hall", "Hall Light", "on", {}, "Hall"),
     ),
     floors={"Kitchen": "Ground Floor", "Living Room": "Ground Floor", "Landing": "First Floor", "Bedroom": "First Floor"},
 )
@@ -364,11 +365,32 @@ def _targets(calls):
             [("light.turn_on", "light.ceiling", {"brightness": 40})],
             [("light.turn_on", "light.ceiling", {"brightness": 40}), ("light.turn_on", "light.pendant", {"brightness": 40})],
         ),
-        # No group command: a device's own name, a singular, two rooms, calls that disagree or
+        # Slips of speech or typing in the group word; the whole house without a group word's plural.
+        (
+            "kill the ligths in the kitchen",
+            None,
+            [("light.turn_off", "light.landing")],
+            [("light.turn_off", "light.ceiling", {})],
+        ),
+        (
+            "light up the whole place",
+            None,
+            [("light.turn_on", "light.landing")],
+            [("light.turn_on", e, {}) for e in ("light.pendant", "light.strip", "light.landing", "light.bedroom_pendant")],
+        ),
+        # No group command: a device's own name, a singular, two rooms, a place not understood,
+        # a call on a device outside the group that the request names, calls that disagree or
         # are of another kind, no place at all.
         ("turn on the fairy lights", "Garden", [("light.turn_on", "light.fairy")], None),
         ("turn on the kitchen light", None, [("light.turn_on", "light.pendant")], None),
         ("lights on in the kitchen and the bedroom", None, [("light.turn_on", "light.pendant")], None),
+        ("all lights in hdre on", None, [("light.turn_on", "light.pendant")], None),
+        (
+            "close the blinds and the garage door",
+            "Kitchen",
+            [("cover.close_cover", "cover.kitchen_blind"), ("cover.close_cover", "cover.garage")],
+            None,
+        ),
         ("lights on in the kitchen", None, [("light.turn_on", "light.pendant"), ("light.turn_off", "light.ceiling")], None),
         ("turn on the fans in the kitchen", None, [("light.turn_on", "light.pendant")], None),
         ("turn on the lights", None, [("light.turn_on", "light.pendant")], None),
@@ -399,11 +421,12 @@ def test_a_group_command_reaches_every_member_in_its_place(text, user_area, call
             "light.pendant",
         ),
         # None of them, but the one device of that kind there that the asked word fits.
-        ("Which light do you mean: the Landing Light or the Ceiling Light?", "light off", "Garden", "light.fairy"),
+        ("Which light do you mean: the Landing Light or the Pendant Light?", "light off", "Hall", "light.hall"),
         # Nothing settles it: no place, two choices there, a word that fits nothing there, no choices.
         ("Which fan do you mean: the Living Room Fan or the Bedroom Fan?", "fan on", None, None),
         ("Which light do you mean: the Ceiling Light or the Pendant Light in the Kitchen?", "light on", "Kitchen", None),
-        ("Which lamp do you mean: the Landing Light or the Ceiling Light?", "lamp off", "Garden", None),
+        ("Which lamp do you mean: the Landing Light or the Ceiling Light?", "lamp off", "Hall", None),
+        ("Which light do you mean: the Landing Light or the Ceiling Light?", "light off", "Garden", None),  # Fairy Lights
         ("Which light do you mean?", "light on", "Kitchen", None),
         ("The Bedroom Fan is off.", "fan on", "Bedroom", None),
     ],
@@ -431,8 +454,25 @@ def test_a_device_named_in_full_outranks_its_kind_word_and_the_speakers_area() -
     assert {"timer.tea", "timer.laundry"} <= related_devices(home, "start a timer for 2 minutes", user_area="Kitchen")
     named = related_devices(home, "run the tea timer for 2 minutes", user_area="Kitchen")
     assert "timer.tea" in named and "timer.laundry" not in named
+    # Unless another clause speaks of the kind without a name.
+    assert "timer.laundry" in related_devices(home, "run the tea timer, then cancel the other timer", user_area="Kitchen")
     # A name's own words count, "security" too (a word of another kind); so do the area and earlier turns.
     assert related_devices(home, "security light on and the porch lamp off") >= {"light.security", "light.porch"}
     assert "light.hall" in related_devices(home, "turn on the security light and the light in the hall")
     assert "light.porch" in related_devices(home, "the security light too", history=["Turned on the Porch Lamp."])
     assert "light.porch" not in related_devices(home, "turn on the security light", user_area="Porch")
+
+
+def test_a_device_named_in_a_clause_of_its_own_without_a_call() -> None:
+    from home_llm_core.home_format.relevance import named_without_call
+
+    def missing(text: str, *called: str) -> list[str]:
+        return [e.entity_id for e in named_without_call(_FLOORS_HOME, text, set(called))]
+
+    assert missing("put the landing light on and set the bedroom fan to low", "light.landing") == ["fan.bedroom"]
+    assert missing("hall light off, then landing light on", "light.landing") == ["light.hall"]
+    assert missing("put the landing light on and set the bedroom fan to low", "light.landing", "fan.bedroom") == []
+    # One clause; a name inside the clause of a called device; a name two devices share.
+    assert missing("turn on the landing light next to the bedroom fan", "light.landing") == []
+    assert missing("turn on the hall light and the landing light", "light.hall", "light.landing") == []
+    assert missing("turn on the hall light and the pendant light", "light.hall") == []

@@ -15,7 +15,10 @@ Calls on devices the request doesn't point at (home_format/relevance.py: no word
 area, floor or kind, not the speaker's area, not in the conversation) are dropped; when no call
 is left, the model is asked again with only the devices the request points at (calls on them,
 or a sentence). The calls of a group command ("turn off the lights upstairs") reach every member
-of the group in the place it names (home_format/groups.py).
+of the group in the place it names (home_format/groups.py). A device the request names in a
+clause of its own with no call on it ("put the security light on and colour the bedside lamp
+coral", answered with one call) gets its calls written after the others, under a grammar of
+only such devices.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 from .home_format import Home, ModelRequest, build_grammar, parse_reply, render_reply
 from .home_format.ask_back import ANSWER_STARTS, claimed_device, false_already, named_device, settled_device
 from .home_format.groups import whole_group
-from .home_format.relevance import keep_only
+from .home_format.relevance import keep_only, named_without_call
 from .worker_client import GenerationResult
 
 
@@ -36,7 +39,8 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
         return result
     parsed = parse_reply(result.text)
     if parsed.calls:
-        return _whole_group(home, request, await _related_calls(worker, home, request, result, sampling))
+        result = _whole_group(home, request, await _related_calls(worker, home, request, result, sampling))
+        return await _named_too(worker, home, request, result, sampling)
     if asked := named_device(home, parsed.sentence) or settled_device(home, parsed.sentence, request.text, request.user_area):
         grammar = build_grammar(keep_only(home, [asked]), calls_only=True, sentence_starts=ANSWER_STARTS)
     elif claimed := claimed_device(home, parsed.sentence):
@@ -79,3 +83,16 @@ def _whole_group(home: Home, request: ModelRequest, result: GenerationResult) ->
     if grouped is None or grouped == calls:
         return result
     return GenerationResult(render_reply("", grouped, calls_only=True), {**result.stats, "group_calls": result.text})
+
+
+async def _named_too(
+    worker: Any, home: Home, request: ModelRequest, result: GenerationResult, sampling: dict[str, Any]
+) -> GenerationResult:
+    """The calls, and after them calls on the devices a clause of the request names and no call is on."""
+    calls = parse_reply(result.text).calls
+    missing = named_without_call(home, request.text, {c.target for c in calls})
+    grammar = build_grammar(keep_only(home, missing), calls_only=True, act=True) if missing else ""
+    if "call ::=" not in grammar:
+        return result
+    more = await worker.generate(request.prompt + result.text + "\n", grammar=grammar, stop=list(request.stop), **sampling)
+    return GenerationResult(f"{result.text}\n{more.text}", {**result.stats, "named_too": more.text})

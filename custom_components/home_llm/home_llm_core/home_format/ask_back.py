@@ -98,9 +98,8 @@ def _choices(home: Home, offered: str) -> list[Entity]:
 
 
 def _name_words(entity: Entity) -> set[str]:
-    """The words of a device's name and aliases, each also without a plural s."""
-    said = set(_words(" ".join((entity.name, *entity.aliases))).split())
-    return said | {w[:-1] for w in said if w.endswith("s")}
+    """The words of a device's name and aliases ("light" fits a Porch Light, not Fairy Lights)."""
+    return set(_words(" ".join((entity.name, *entity.aliases))).split())
 
 
 def claimed_device(home: Home, sentence: str) -> Entity | None:

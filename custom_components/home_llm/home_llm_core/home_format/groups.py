@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 
 from .home import Home
-from .relevance import areas_named
+from .relevance import areas_named, distinctive_words
 from .reply import ModelCall
 from .validation import validate_calls
 
@@ -39,7 +39,7 @@ _SINGULAR = {"light": "lights", "lamp": "lamps", "fan": "fans"}
 FLOOR_LEVELS = {"Basement": 0, "Lower Level": 0, "Downstairs": 1, "Ground Floor": 1, "Main Floor": 1}
 FLOOR_LEVELS |= {"First Floor": 2, "Mezzanine": 2, "Upstairs": 2, "Upper Level": 2, "Second Floor": 3}
 
-_WHOLE_HOUSE = frozenset({"everywhere", "house", "place", "home", "whole", "entire", "all", "every"})
+_WHOLE_HOUSE = frozenset({"everywhere", "house", "place", "home", "whole", "entire"})
 # The service -> the state its members are left alone in.
 _DONE_STATE = {"turn_on": "on", "turn_off": "off", "open_cover": "open", "close_cover": "closed"}
 _WORD = re.compile(r"[^\W_]+")
@@ -61,7 +61,7 @@ def whole_group(home: Home, text: str, calls: Sequence[ModelCall], user_area: st
     if any(c.service != service or c.arguments != arguments for c in calls) or service.split(".", 1)[0] != domain:
         return None
     in_place = _place(home, set(said), user_area)
-    if in_place is None:
+    if in_place is None or _other_device_said(home, set(said), calls, domain, device_class):
         return None
     done_state = _DONE_STATE.get(service.split(".", 1)[1]) if not arguments else None
     members = [
@@ -79,13 +79,42 @@ def whole_group(home: Home, text: str, calls: Sequence[ModelCall], user_area: st
 
 
 def _group_said(said: list[str]) -> str | None:
-    """The group word of the request: a plural ("the lights"), or a singular after every/all."""
+    """The group word of the request: a plural ("the lights"; one letter off counts, as speech
+    recognition and typing slip: "the ligths"), or a singular after every/all or with the whole
+    house ("every light", "light up the whole place")."""
     for i, word in enumerate(said):
-        if word in GROUP_WORDS:
-            return word
-        if word in _SINGULAR and {"every", "all"} & set(said[max(0, i - 2) : i]):
+        group = next((g for g in GROUP_WORDS if word == g or (len(g) >= 5 and word != g[:-1] and _one_off(word, g))), None)
+        if group:
+            return group
+        before = {w if not _one_off(w, "every") else "every" for w in said[max(0, i - 2) : i]}
+        if word in _SINGULAR and ({"every", "all"} & before or _WHOLE_HOUSE & set(said)):
             return _SINGULAR[word]
     return None
+
+
+def _one_off(word: str, target: str) -> bool:
+    """One letter changed, added, dropped, or two neighbours swapped."""
+    if word == target or abs(len(word) - len(target)) > 1:
+        return False
+    if len(word) == len(target):
+        diff = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        return len(diff) == 1 or (
+            len(diff) == 2 and diff[1] == diff[0] + 1 and word[diff[0]] == target[diff[1]] and word[diff[1]] == target[diff[0]]
+        )
+    short, long = sorted((word, target), key=len)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def _other_device_said(home: Home, said: set[str], calls: Sequence[ModelCall], domain: str, device_class: str | None) -> bool:
+    """Whether a call is on a device outside the group that the request names by a word of its
+    own ("open the kitchen shutters and the awning"): then the request is more than the group."""
+    for call in calls:
+        entity = home.get(call.target)
+        if entity is None or (entity.domain == domain and device_class in (None, entity.attributes.get("device_class"))):
+            continue
+        if distinctive_words(entity) & said:
+            return True
+    return False
 
 
 def _names_a_device(home: Home, said: list[str]) -> bool:
@@ -113,7 +142,7 @@ def _place(home: Home, said: set[str], user_area: str | None):
         return lambda e: home.floors.get(e.area or "") == floor
     if user_area and "here" in said:
         return lambda e: e.area == user_area
-    if said & _WHOLE_HOUSE:
+    if said & _WHOLE_HOUSE or (said & {"all", "every"} and "in" not in said):  # "in" + no place known: a misheard one
         return lambda e: True
     if user_area:
         return lambda e: e.area == user_area

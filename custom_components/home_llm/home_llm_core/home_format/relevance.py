@@ -23,6 +23,9 @@ _WORD = re.compile(r"[^\W_]+")
 # Words that are in many names and say nothing about which device is meant.
 _NOISE = frozenset({"the", "a", "an", "in", "on", "of", "to", "and", "my", "is", "it", "at", "all", "room"})
 
+# Where one request of several clauses ends a clause: "put the lamp on, and then close the blinds".
+_CLAUSE_BREAK = re.compile(r",|\b(?:and|then|plus|also)\b")
+
 # English words that name a kind of device ("turn off the lights", "is anything playing").
 DOMAIN_WORDS: dict[str, frozenset[str]] = {
     "light": frozenset({"light", "lights", "lamp", "lamps", "bright", "brighter", "dim", "dimmer", "dark", "colour", "color"}),
@@ -68,12 +71,12 @@ def rank_by_relevance(home: Home, text: str, *, user_area: str | None = None, hi
 def related_devices(home: Home, text: str, *, user_area: str | None = None, history: Sequence[str] = ()) -> frozenset[str]:
     """The entity ids the request points at, by its words or the conversation's (a word also
     counts for its longer or shorter forms: "leaving" for a "Leave Home" script), or by the
-    speaker's area. Where the request says one device's whole name ("run the Tea Timer"), the
-    other devices of that kind need a word of their own (name, area, floor, earlier turns): the
-    kind's word ("timer") and the speaker's area no longer point at them."""
-    plain = words(text)
-    said, earlier = _with_stems(plain), _with_stems(words(" ".join(history)))
-    named_kinds = {e.domain for e in home.entities if _named_in_full(e, plain)}
+    speaker's area. Where the request says one device's whole name ("run the Tea Timer") and no
+    clause speaks of that kind without a name ("and the light"), the other devices of that kind
+    need a word of their own (name, area, floor, earlier turns): the kind's word ("timer") and the
+    speaker's area no longer point at them."""
+    said, earlier = _with_stems(words(text)), _with_stems(words(" ".join(history)))
+    named_kinds = _kinds_named_only(home, text)
     return frozenset(
         e.entity_id
         for e in home.entities
@@ -85,9 +88,27 @@ def related_devices(home: Home, text: str, *, user_area: str | None = None, hist
     )
 
 
+def _kinds_named_only(home: Home, text: str) -> set[str]:
+    """The kinds of device that some clause names a device of in full and no clause speaks of
+    by the kind's word alone."""
+    named: set[str] = set()
+    generic: set[str] = set()
+    for clause in _CLAUSE_BREAK.split(text.lower()):
+        plain = words(clause)
+        here = {e.domain for e in home.entities if _named_in_full(e, plain)}
+        named |= here
+        generic |= {domain for domain, found in _DOMAIN_STEMS.items() if domain not in here and found & _with_stems(plain)}
+    return named - generic
+
+
 def _distinctive(name: str, domain: str) -> set[str]:
     """The words of a name that tell it from others of its kind: "Tea Timer" -> {"tea"}."""
     return words(name) - DOMAIN_WORDS.get(domain, frozenset())
+
+
+def distinctive_words(entity: Entity) -> set[str]:
+    """The words of a device's name and aliases that tell it from others of its kind."""
+    return _distinctive(" ".join((entity.name, *entity.aliases)), entity.domain)
 
 
 def _named_in_full(entity: Entity, said: set[str]) -> bool:
@@ -131,6 +152,34 @@ def areas_named(home: Home, text: str) -> list[str]:
     named = {a: set(_WORD.findall(a.lower())) for a in {e.area for e in home.entities if e.area}}
     named = {a: w for a, w in named.items() if w <= said}
     return sorted(a for a, w in named.items() if not any(w < other for other in named.values()))
+
+
+def named_without_call(home: Home, text: str, called: set[str]) -> list[Entity]:
+    """Devices that a request of several clauses names word for word (name or alias, no other
+    device of that name) in a clause that names no called device, while no call is on them:
+    "put the security light on and colour the bedside lamp coral" answered with the lamp's call
+    alone. A name said inside a clause about another device ("the lamp by the TV") doesn't count."""
+    clauses = [_WORD.findall(c) for c in _CLAUSE_BREAK.split(text.lower())]
+    clauses = [c for c in clauses if c]
+    if len(clauses) < 2:
+        return []
+    phrases = {e.entity_id: [_WORD.findall(n.lower()) for n in (e.name, *e.aliases)] for e in home.entities}
+    said_in = {
+        e.entity_id: {i for i, clause in enumerate(clauses) if any(p and _within(p, clause) for p in phrases[e.entity_id])}
+        for e in home.entities
+    }
+    with_call = set().union(*(said_in[i] for i in called if i in said_in))
+    missing = []
+    for entity in home.entities:
+        own = said_in[entity.entity_id] - with_call
+        twins = [e for e in home.entities if e.name.lower() == entity.name.lower()]
+        if entity.entity_id not in called and own and len(twins) == 1:
+            missing.append(entity)
+    return missing
+
+
+def _within(phrase: list[str], clause: list[str]) -> bool:
+    return any(clause[i : i + len(phrase)] == phrase for i in range(len(clause) - len(phrase) + 1))
 
 
 def keep_only(home: Home, kept: Sequence[Entity]) -> Home:
