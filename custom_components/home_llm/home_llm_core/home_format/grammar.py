@@ -1,7 +1,12 @@
 """A llama.cpp GBNF grammar built per request from the exposed entities, so the model can
 only write a one-line sentence and, optionally, calls that name an exposed entity of the
 right domain, a service allowed for it and well-formed arguments of the right kind.
-Validation still checks ranges that depend on the entity (min/max temperature, options)."""
+Validation still checks ranges that depend on the entity (min/max temperature, options).
+
+The arguments are the domain's, not each device's: a colour for a light without colour stays
+writable so that validation refuses it with its reason. The model picks the device before its
+arguments, so a per-device grammar would turn "make the desk lamp red" into a plain call that
+turns the lamp on, and "set the box fan to breeze" (no presets) into a preset on another fan."""
 
 from __future__ import annotations
 
