@@ -101,8 +101,9 @@ REQUESTS = [
     Request(("is the kitchen light on?",), (on(KITCHEN),), reply=says_none_of(" off")),
     Request(("which lights are on?",), tuple(on(light) for light in (KITCHEN, PORCH)), reply=says("kitchen", "porch")),
     # refusals and chit-chat: nothing changes
-    Request(("turn on the sauna",), reply=says("sauna")),
-    Request(("start the dishwasher",), reply=says_none_of("started", "turned on")),
+    # No such device: the reply says so, neither claims the action nor asks which one.
+    Request(("turn on the sauna",), reply=lambda r: says("sauna")(r) and says_none_of("turned on", "which")(r)),
+    Request(("start the dishwasher",), reply=says_none_of("started", "turned on", "which")),
     Request(("thanks!",)),
     Request(("what can you do?",)),
     # follow-ups: one conversation

@@ -246,8 +246,8 @@ class HomeLLMEntity(Entity):
         if "instead_of_calls" in result.stats:
             LOGGER.info(
                 "The model wrote %r, which the home doesn't warrant (a question back about a device named "
-                "exactly or one the place settles, or an action claimed without its call); asked again about "
-                "that device: %r",
+                "exactly or one the place settles, an action claimed without its call, or a sentence about "
+                "nothing in the home); asked again: %r",
                 result.stats["instead_of_calls"],
                 result.text,
             )

@@ -10,7 +10,9 @@ which costs only its decoding:
   do: "The Kitchen Light is already on."); a refusal the home or the request contradicts
   ("already locked" while unlocked, or to "unlock the door") is asked a third time, for calls alone;
 - an action claimed without its call ("Turned on the Bed Light.", nothing ran): asked again for
-  calls on that device alone.
+  calls on that device alone;
+- a sentence about nothing in the home ("Turned on the Sauna." with no sauna, "Which dishwasher
+  do you mean: the Desk Fan or ...?"): asked again for a sentence that answers, without calls.
 Calls on devices the request doesn't point at (home_format/relevance.py: no word of its name,
 area, floor or kind, not the speaker's area, not in the conversation) are dropped; when no call
 is left, the model is asked again with only the devices the request points at (calls on them,
@@ -26,7 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 from .home_format import Home, ModelRequest, build_grammar, parse_reply, render_reply
-from .home_format.ask_back import ANSWER_STARTS, claimed_device, false_already, named_device, settled_device
+from .home_format.ask_back import ANSWER_STARTS, baseless, claimed_device, false_already, named_device, settled_device
 from .home_format.groups import whole_group
 from .home_format.relevance import keep_only, named_without_call
 from .worker_client import GenerationResult
@@ -41,13 +43,15 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
     if parsed.calls:
         result = _whole_group(home, request, await _related_calls(worker, home, request, result, sampling))
         return await _named_too(worker, home, request, result, sampling)
-    if asked := named_device(home, parsed.sentence) or settled_device(home, parsed.sentence, request.text, request.user_area):
-        grammar = build_grammar(keep_only(home, [asked]), calls_only=True, sentence_starts=ANSWER_STARTS)
-    elif claimed := claimed_device(home, parsed.sentence):
-        grammar = build_grammar(keep_only(home, [claimed]), calls_only=True, act=True)
+    asked = named_device(home, parsed.sentence) or settled_device(home, parsed.sentence, request.text, request.user_area)
+    device = asked or claimed_device(home, parsed.sentence)
+    if device is not None:
+        grammar = build_grammar(keep_only(home, [device]), calls_only=True, act=asked is None, sentence_starts=ANSWER_STARTS)
+        if "call ::=" not in grammar:  # a device with no service to call (a sensor): the sentence stands
+            return result
+    elif baseless(home, parsed.sentence):  # an answer then, without calls: the model found no device to act on
+        grammar = build_grammar(keep_only(home, []), calls_only=True, sentence_starts=ANSWER_STARTS)
     else:
-        return result
-    if "call ::=" not in grammar:  # a device with no service to call (a sensor): the sentence stands
         return result
     again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
     answer = parse_reply(again.text)

@@ -86,7 +86,7 @@ def _choices(home: Home, offered: str) -> list[Entity]:
     """The devices named by "the A, the B or the C in the Den", each label matched by name (and
     area where it says one); a label without an area may match several."""
     found: list[Entity] = []
-    for label in re.split(r",\s*(?:or\s+)?|\s+or\s+", offered):
+    for label in _labels(offered):
         choice = _CHOICE.match(label.strip())
         if choice is None:
             continue
@@ -97,9 +97,31 @@ def _choices(home: Home, offered: str) -> list[Entity]:
     return found
 
 
+def _labels(offered: str) -> list[str]:
+    return [label.strip() for label in re.split(r",\s*(?:or\s+)?|\s+or\s+", offered)]
+
+
 def _name_words(entity: Entity) -> set[str]:
     """The words of a device's name and aliases ("light" fits a Porch Light, not Fairy Lights)."""
     return set(_words(" ".join((entity.name, *entity.aliases))).split())
+
+
+def baseless(home: Home, sentence: str) -> bool:
+    """Whether the sentence is about nothing in the home: a question back whose choices the asked
+    word fits none of ("Which dishwasher do you mean: the Desk Shaker or the Desk Fan?"), or a
+    confirmation of an action on no device ("Turned on the Sauna." with no sauna). The integration
+    composes every confirmation itself, so one the model writes is never true."""
+    asked, offered = _ASKED.match(sentence), _CHOICES.search(sentence)
+    if asked is not None and offered is not None:
+        noun = _stems(_words(asked.group("which") or asked.group("more")).split())
+        named = {_words(choice.group("name")) for label in _labels(offered.group("choices")) if (choice := _CHOICE.match(label))}
+        return not any(noun <= _stems(_name_words(e)) for e in home.entities if _words(e.name) in named)
+    return _words(sentence).startswith(_CONFIRMATION_STARTS) and claimed_device(home, sentence) is None
+
+
+def _stems(found) -> set[str]:
+    """Words by their first four letters: "light" and "lights" meet."""
+    return {w[:4] for w in found}
 
 
 def claimed_device(home: Home, sentence: str) -> Entity | None:
