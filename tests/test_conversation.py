@@ -545,6 +545,16 @@ async def test_group_commands_questions_the_place_settles_and_devices_named_with
     assert more["prompt"] == first["prompt"] + call("light.turn_on", "light.bed_light") + "\n"
     assert more["grammar"].startswith("root ::= calls\n") and 'ent-light ::= "kitchen_lights"\n' in more["grammar"]
 
+    # Asked again about the device the place settles, a claim that there is no such device is asked a third time, for calls.
+    scripted_worker.replies = [
+        "Which light do you mean: the Kitchen Lights or the Ceiling Lights?",
+        "I can't find the kitchen lights.",
+        call("light.turn_off", "light.kitchen_lights"),
+    ]
+    result = await ask(hass, "turn off the light", device_id=satellite.id)
+    assert hass.states.get("light.kitchen_lights").state == "off"
+    assert scripted_worker.requests[-1]["grammar"].startswith("root ::= calls\n")
+
 
 async def test_calls_on_devices_the_request_does_not_point_at_do_not_run(
     hass: HomeAssistant, demo_home, scripted_worker, caplog

@@ -208,7 +208,13 @@ def test_grammar_can_require_how_a_sentence_starts(grammars) -> None:
 
 
 def test_a_refusal_the_home_contradicts() -> None:
-    from home_llm_core.home_format.ask_back import false_already
+    from home_llm_core.home_format.ask_back import false_already, false_missing
+
+    fan = Entity("fan.living_room", "Living Room Fan", "off", {})
+    assert false_missing(fan, "I can't find a fan in this house.")
+    assert false_missing(fan, "I cant find the living room fan.")
+    assert not false_missing(fan, "I can't find a heater here.")
+    assert not false_missing(fan, "The Living Room Fan is off.")
 
     door = Entity("lock.front_door", "Front Door", "unlocked", {})
     assert false_already(door, "The Front Door is already locked.")
@@ -422,6 +428,8 @@ def test_a_group_command_reaches_every_member_in_its_place(text, user_area, call
         ),
         # None of them, but the one device of that kind there that the asked word fits.
         ("Which light do you mean: the Landing Light or the Pendant Light?", "light off", "Hall", "light.hall"),
+        # One device in the home that the word fits: the other choice doesn't exist.
+        ("Which fan do you mean: the Bedroom Fan or the Tuya Fan?", "the bedroom fan on", None, "fan.bedroom"),
         # Nothing settles it: no place, two choices there, a word that fits nothing there, no choices.
         ("Which fan do you mean: the Living Room Fan or the Bedroom Fan?", "fan on", None, None),
         ("Which light do you mean: the Ceiling Light or the Pendant Light in the Kitchen?", "light on", "Kitchen", None),

@@ -4,11 +4,12 @@ One generation under the request's grammar; in the v2 format, a sentence that sh
 something else (home_format/ask_back.py) is followed by a second generation on the same prompt,
 which costs only its decoding:
 - a question back the home does not warrant ("Which kitchen light do you mean?" with one Kitchen
-  Light), or one the place settles (asked in the living room, "Which fan: the Living Room Fan or
-  the Bedroom Fan?"): asked again with a grammar that admits calls on that device or a sentence that begins
-  as an answer or a refusal does (the request may be a question, or a command with nothing to
+  Light; "Which fan: the Living Room Fan or the Bedroom Fan?" asked in the living room): asked
+  again with a grammar that admits calls on that device or a sentence that begins as an answer
+  or a refusal does (the request may be a question, or a command with nothing to
   do: "The Kitchen Light is already on."); a refusal the home or the request contradicts
-  ("already locked" while unlocked, or to "unlock the door") is asked a third time, for calls alone;
+  ("already locked" while unlocked, or to "unlock the door"; "I can't find a fan" about that fan)
+  is asked a third time, for calls alone;
 - an action claimed without its call ("Turned on the Bed Light.", nothing ran): asked again for
   calls on that device alone;
 - a sentence about nothing in the home ("Turned on the Sauna." with no sauna, "Which dishwasher
@@ -28,7 +29,15 @@ from __future__ import annotations
 from typing import Any
 
 from .home_format import Home, ModelRequest, build_grammar, parse_reply, render_reply
-from .home_format.ask_back import ANSWER_STARTS, baseless, claimed_device, false_already, named_device, settled_device
+from .home_format.ask_back import (
+    ANSWER_STARTS,
+    baseless,
+    claimed_device,
+    false_already,
+    false_missing,
+    named_device,
+    settled_device,
+)
 from .home_format.groups import whole_group
 from .home_format.relevance import keep_only, named_without_call
 from .worker_client import GenerationResult
@@ -55,8 +64,13 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
         return result
     again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
     answer = parse_reply(again.text)
-    if asked and not answer.calls and false_already(asked, answer.sentence, request.text):
-        # "The Front Door is already locked." while it is unlocked, or to "unlock the front door".
+    if (
+        asked
+        and not answer.calls
+        and (false_already(asked, answer.sentence, request.text) or false_missing(asked, answer.sentence))
+    ):
+        # "The Front Door is already locked." while it is unlocked, or to "unlock the front door";
+        # "I can't find a fan in this house." about the fan it asked about.
         grammar = build_grammar(keep_only(home, [asked]), calls_only=True, act=True)
         again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
     return GenerationResult(text=again.text, stats={**again.stats, "instead_of_calls": result.text})

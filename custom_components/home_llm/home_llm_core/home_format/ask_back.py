@@ -61,25 +61,33 @@ _CHOICE = re.compile(r"^(?:the\s+)?(?P<name>.+?)(?:\s+in the\s+(?P<area>.+))?$",
 
 
 def settled_device(home: Home, sentence: str, request: str, user_area: str | None = None) -> Entity | None:
-    """The one device a question back is about that the place settles: the place the request
-    names, else the speaker's area, holds exactly one of the choices ("Which fan do you mean: the
-    Living Room Fan or the Bedroom Fan?" asked in the living room), or, when it holds none of
-    them, exactly one device of their kind that the asked word fits ("which light", asked about
-    the kitchen's only light). The data generator asks back only when the place doesn't settle it."""
+    """The one device a question back is about that the home settles, by the first that finds
+    exactly one: the choices in the place the request names, else the speaker's area ("Which fan
+    do you mean: the Living Room Fan or the Bedroom Fan?" asked in the living room); the devices
+    of the choices' kind there that the asked word fits ("which light", asked about the kitchen's
+    only light); those anywhere in the home (the model offered a twin that doesn't exist). The
+    data generator asks back only when the words fit several devices and the place doesn't settle it."""
     asked, offered = _ASKED.match(sentence), _CHOICES.search(sentence)
     if asked is None or offered is None:
         return None
     choices = _choices(home, offered.group("choices"))
+    if not choices:
+        return None
     named = areas_named(home, request)
     place = named[0] if len(named) == 1 else None if named else user_area
-    if len(choices) < 2 or place is None:
-        return None
-    here = [e for e in choices if e.area == place]
-    if not here:
-        noun = set(_words(asked.group("which") or asked.group("more")).split())
-        kinds = {e.domain for e in choices}
-        here = [e for e in home.entities if e.area == place and e.domain in kinds and noun <= _name_words(e)]
-    return here[0] if len(here) == 1 else None
+    noun = set(_words(asked.group("which") or asked.group("more")).split())
+    kinds = {e.domain for e in choices}
+    of_kind = [e for e in home.entities if e.domain in kinds]
+    for found in (
+        [e for e in choices if e.area == place] if place else [],
+        [e for e in of_kind if e.area == place and noun <= _name_words(e)] if place else [],  # "light": no Fairy Lights
+        [
+            e for e in of_kind if _stems(noun) <= _stems(_name_words(e))
+        ],  # anywhere; plurals fit here, so "light" among Ceiling Lights stays a question
+    ):
+        if found:
+            return found[0] if len(found) == 1 else None
+    return None
 
 
 def _choices(home: Home, offered: str) -> list[Entity]:
@@ -152,6 +160,16 @@ _ASKS_AWAY_FROM = {
     "closed": {"open"},
     "open": {"close", "shut"},
 }
+
+
+_MISSING = re.compile(r"\bcan'?t find (?:a|an|any|the) (?P<what>[^\W\d_][\w ]*?)(?: in\b| here\b|\s*[.!?,]|$)", re.IGNORECASE)
+
+
+def false_missing(entity: Entity, sentence: str) -> bool:
+    """Whether the sentence says there is no such device while the words fit this one ("I can't
+    find a fan in this house." about the Living Room Fan)."""
+    said = _MISSING.search(sentence)
+    return said is not None and set(_words(said.group("what")).split()) <= _name_words(entity)
 
 
 def false_already(entity: Entity, sentence: str, request: str = "") -> bool:
