@@ -469,6 +469,9 @@ def test_a_device_named_in_full_outranks_its_kind_word_and_the_speakers_area() -
     assert "light.hall" in related_devices(home, "turn on the security light and the light in the hall")
     assert "light.porch" in related_devices(home, "the security light too", history=["Turned on the Porch Lamp."])
     assert "light.porch" not in related_devices(home, "turn on the security light", user_area="Porch")
+    # An area named in every clause stands for the speaker's.
+    assert "light.porch" not in related_devices(home, "the hall needs it too", user_area="Porch")
+    assert "light.porch" in related_devices(home, "the hall needs it too, and this one", user_area="Porch")
 
 
 def test_a_device_named_in_a_clause_of_its_own_without_a_call() -> None:

@@ -74,9 +74,12 @@ def related_devices(home: Home, text: str, *, user_area: str | None = None, hist
     speaker's area. Where the request says one device's whole name ("run the Tea Timer") and no
     clause speaks of that kind without a name ("and the light"), the other devices of that kind
     need a word of their own (name, area, floor, earlier turns): the kind's word ("timer") and the
-    speaker's area no longer point at them."""
+    speaker's area no longer point at them. A request whose every clause names an area is about
+    those, not the speaker's."""
     said, earlier = _with_stems(words(text)), _with_stems(words(" ".join(history)))
     named_kinds = _kinds_named_only(home, text)
+    if all(areas_named(home, clause) for clause in _CLAUSE_BREAK.split(text.lower()) if words(clause)):
+        user_area = None  # "the bathroom needs it too", said in the family room
     return frozenset(
         e.entity_id
         for e in home.entities
