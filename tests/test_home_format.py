@@ -303,6 +303,18 @@ def test_an_action_claimed_without_its_call_names_its_device() -> None:
     assert claimed_device(FIXTURE_HOME, "turned on the office light") == FIXTURE_HOME.get("light.office")
     assert claimed_device(FIXTURE_HOME, "The Office Light is on.") is None
     assert claimed_device(FIXTURE_HOME, "Turned on the Sauna.") is None
+    # A confirmation with a verb its device doesn't take still names it.
+    assert claimed_device(FIXTURE_HOME, "Locked the Shopping List.") == FIXTURE_HOME.get("todo.shopping")
+
+
+def test_a_sentence_about_nothing_in_the_home() -> None:
+    from home_llm_core.home_format.ask_back import baseless
+
+    assert baseless(FIXTURE_HOME, "Turned on the Sauna.")
+    assert baseless(FIXTURE_HOME, "Which dishwasher do you mean: the Office Light or the Office fan?")
+    assert not baseless(FIXTURE_HOME, "Turned on the Office Light.")  # a device: claimed_device's case
+    assert not baseless(FIXTURE_HOME, "Which light do you mean: the Office Light or the Kitchen Light?")
+    assert not baseless(FIXTURE_HOME, "I can't find a sauna in this house.")
 
 
 # A home with two floors, a name two lights share, a device whose name ends in a group word.

@@ -134,7 +134,8 @@ def _stems(found) -> set[str]:
 
 def claimed_device(home: Home, sentence: str) -> Entity | None:
     """The device of an action the sentence says was done ("Turned on the Bed Light.", word for
-    word as the integration confirms one call), which no call did."""
+    word as the integration confirms one call; or a confirmation that names one device's whole
+    name with another verb: "Turned off the Focus." for a scene), which no call did."""
     said = _words(sentence)
     # Most sentences are answers: only one that begins as a confirmation is worth the search.
     if not said.startswith(_CONFIRMATION_STARTS):
@@ -144,7 +145,9 @@ def claimed_device(home: Home, sentence: str) -> Entity | None:
         for service in domain.done if domain else ():
             if _words(confirmation(home, [ServiceCall(entity.domain, service, entity.entity_id)])) == said:
                 return entity
-    return None
+    padded = f" {said} "
+    named = [e for e in home.entities if f" {_words(e.name)} " in padded]
+    return named[0] if len(named) == 1 else None
 
 
 _ALREADY = re.compile(r"\balready (?P<state>[a-z][a-z ]*?)\s*(?:[.!,;]|$)", re.IGNORECASE)
