@@ -353,6 +353,7 @@ async def test_v2_calls_alone_are_confirmed_in_one_sentence(hass: HomeAssistant,
     area = ar.async_get(hass).async_create("Upstairs Hall")
     for entity_id in ("light.bed_light", "light.ceiling_lights"):
         er.async_get(hass).async_update_entity(entity_id, area_id=area.id)
+        await hass.services.async_call("light", "turn_off", {"entity_id": entity_id}, blocking=True)
     scripted_worker.replies = [
         "\n".join(
             [
@@ -488,12 +489,19 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
         again = scripted_worker.requests[-1]["grammar"]
         assert again.startswith('root ::= sentence\nsentence ::= ("The " | ') and "call ::=" not in again
 
+    # A call that changes nothing (the bed light is off) doesn't run; the reply says so.
+    await hass.services.async_call("light", "turn_off", {"entity_id": "light.bed_light"}, blocking=True)
+    scripted_worker.replies = [call("light.turn_off", "light.bed_light")]
+    result = await ask(hass, "turn off the bed light")
+    assert result.response.speech["plain"]["speech"] == "The Bed Light is already off."
+    assert "calls that change nothing" in caplog.text
+
     # Words that fit several devices: the question stands, nothing runs.
     scripted_worker.replies = ["Which light do you mean: the Bed Light or the Ceiling Lights?"]
     before = snapshot(hass)
     result = await ask(hass, "turn off the light")
     assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Bed Light or the Ceiling Lights?"
-    assert len(scripted_worker.requests) == 14 and snapshot(hass) == before
+    assert len(scripted_worker.requests) == 15 and snapshot(hass) == before
 
 
 async def test_group_commands_questions_the_place_settles_and_devices_named_without_a_call(

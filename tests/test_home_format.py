@@ -499,3 +499,31 @@ def test_a_device_named_in_a_clause_of_its_own_without_a_call() -> None:
     assert missing("turn on the landing light next to the bedroom fan", "light.landing") == []
     assert missing("turn on the hall light and the landing light", "light.hall", "light.landing") == []
     assert missing("turn on the hall light and the pendant light", "light.hall") == []
+
+
+def test_a_call_that_changes_nothing_and_the_sentence_for_it() -> None:
+    from home_llm_core.home_format.confirm import already
+    from home_llm_core.home_format.domains import changes_nothing
+
+    home = Home(
+        (
+            Entity("light.desk", "Desk Lamp", "off", {"supported_color_modes": ["brightness"], "brightness": None}),
+            Entity("lock.front", "Front Door", "locked", {}),
+            Entity("scene.evening", "Evening", "2026-11-26T20:00:00", {}),
+            Entity("light.fairy", "Fairy Lights", "off", {}),
+            Entity("media_player.tv", "TV", "playing", {}),
+        )
+    )
+    assert changes_nothing(home.get("light.desk"), ServiceCall("light", "turn_off", "light.desk"))
+    assert not changes_nothing(home.get("light.desk"), ServiceCall("light", "turn_on", "light.desk"))
+    assert not changes_nothing(home.get("light.desk"), ServiceCall("light", "toggle", "light.desk"))
+    assert changes_nothing(home.get("lock.front"), ServiceCall("lock", "lock", "lock.front"))
+    assert not changes_nothing(home.get("lock.front"), ServiceCall("lock", "unlock", "lock.front"))
+    # No modelled effect, or arguments: it may change something.
+    assert not changes_nothing(home.get("scene.evening"), ServiceCall("scene", "turn_on", "scene.evening"))
+    assert not changes_nothing(home.get("media_player.tv"), ServiceCall("media_player", "media_next_track", "media_player.tv"))
+    assert not changes_nothing(home.get("light.desk"), ServiceCall("light", "turn_off", "light.desk", {"transition": 2}))
+    assert already(home, [ServiceCall("light", "turn_off", "light.desk")]) == "The Desk Lamp is already off."
+    assert already(home, [ServiceCall("light", "turn_off", "light.fairy")]) == "The Fairy Lights are already off."
+    two = [ServiceCall("light", "turn_off", "light.desk"), ServiceCall("light", "turn_off", "light.fairy")]
+    assert already(home, two) == "The Desk Lamp and the Fairy Lights are already off."

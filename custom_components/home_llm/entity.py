@@ -264,6 +264,12 @@ class HomeLLMEntity(Entity):
                 result.stats["group_calls"],
                 result.text,
             )
+        if "no_op_calls" in result.stats:
+            LOGGER.info(
+                "The model wrote %r; calls that change nothing (the device is already in that state) are not run: %r",
+                result.stats["no_op_calls"],
+                result.text,
+            )
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)
         return result
 

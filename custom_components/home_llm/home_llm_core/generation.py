@@ -21,14 +21,15 @@ or a sentence). The calls of a group command ("turn off the lights upstairs") re
 of the group in the place it names (home_format/groups.py). A device the request names in a
 clause of its own with no call on it ("put the security light on and colour the bedside lamp
 coral", answered with one call) gets its calls written after the others, under a grammar of
-only such devices.
+only such devices. Last, calls that would change nothing (turn off an off light) don't run; with
+none left the reply says the device is already so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .home_format import Home, ModelRequest, build_grammar, parse_reply, render_reply
+from .home_format import Home, ModelRequest, build_grammar, parse_reply, render_reply, validate_calls
 from .home_format.ask_back import (
     ANSWER_STARTS,
     baseless,
@@ -38,6 +39,8 @@ from .home_format.ask_back import (
     named_device,
     settled_device,
 )
+from .home_format.confirm import already
+from .home_format.domains import changes_nothing
 from .home_format.groups import whole_group
 from .home_format.relevance import keep_only, named_without_call
 from .worker_client import GenerationResult
@@ -48,10 +51,20 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
     result = await worker.generate(request.prompt, grammar=request.grammar, stop=list(request.stop), **sampling)
     if not request.calls_only or request.grammar is None:
         return result
+    if parse_reply(result.text).calls:
+        result = await _related_calls(worker, home, request, result, sampling)
+    if parse_reply(result.text).calls:
+        result = await _named_too(worker, home, request, _whole_group(home, request, result), sampling)
+    else:
+        result = await _checked_sentence(worker, home, request, result, sampling)
+    return _without_no_ops(home, result)
+
+
+async def _checked_sentence(
+    worker: Any, home: Home, request: ModelRequest, result: GenerationResult, sampling: dict[str, Any]
+) -> GenerationResult:
+    """A sentence, or what the model writes when asked again where the sentence should have been something else."""
     parsed = parse_reply(result.text)
-    if parsed.calls:
-        result = _whole_group(home, request, await _related_calls(worker, home, request, result, sampling))
-        return await _named_too(worker, home, request, result, sampling)
     asked = named_device(home, parsed.sentence) or settled_device(home, parsed.sentence, request.text, request.user_area)
     device = asked or claimed_device(home, parsed.sentence)
     if device is not None:
@@ -73,7 +86,7 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
         # "I can't find a fan in this house." about the fan it asked about.
         grammar = build_grammar(keep_only(home, [asked]), calls_only=True, act=True)
         again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
-    return GenerationResult(text=again.text, stats={**again.stats, "instead_of_calls": result.text})
+    return GenerationResult(text=again.text, stats={**result.stats, **again.stats, "instead_of_calls": result.text})
 
 
 async def _related_calls(
@@ -114,3 +127,16 @@ async def _named_too(
         return result
     more = await worker.generate(request.prompt + result.text + "\n", grammar=grammar, stop=list(request.stop), **sampling)
     return GenerationResult(f"{result.text}\n{more.text}", {**result.stats, "named_too": more.text})
+
+
+def _without_no_ops(home: Home, result: GenerationResult) -> GenerationResult:
+    """The reply without calls that would change nothing ("turn off" on an off light): with none
+    left, the sentence that says the device is already so, as a refusal would."""
+    calls = parse_reply(result.text).calls
+    valid, _ = validate_calls(home, calls)
+    idle = {c.entity_id for c in valid if (e := home.get(c.entity_id)) is not None and changes_nothing(e, c)}
+    if not idle:
+        return result
+    kept = [c for c in calls if (home.get(c.target) is None or c.target not in idle)]
+    text = render_reply("", kept, calls_only=True) if kept else already(home, [c for c in valid if c.entity_id in idle])
+    return GenerationResult(text, {**result.stats, "no_op_calls": result.text})

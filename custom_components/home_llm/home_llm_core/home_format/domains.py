@@ -235,6 +235,32 @@ DOMAINS: dict[str, Domain] = {
 }
 
 
+# Services that set a state: on the device already in it, they change nothing.
+_SETS_STATE = frozenset(
+    {
+        "turn_on",
+        "turn_off",
+        "lock",
+        "unlock",
+        "open_cover",
+        "close_cover",
+        "open_valve",
+        "close_valve",
+        "media_play",
+        "media_pause",
+    }
+)
+
+
+def changes_nothing(entity: Entity, call: ServiceCall) -> bool:
+    """Whether the call only asks for the state the device is in ("turn off" on an off light),
+    by the domain's own effect; calls with arguments, or whose effect isn't modelled, may change something."""
+    domain = DOMAINS.get(call.domain)
+    if call.service not in _SETS_STATE or call.data or domain is None or domain.effect is None:
+        return False
+    return apply_call(entity, call, 0).state == entity.state  # attributes: HA's off light lists brightness None
+
+
 def apply_call(entity: Entity, call: ServiceCall, now_ts: int) -> Entity:
     """The entity after `call` ran, as Home Assistant would report it (changed at now_ts)."""
     state, attrs = entity.state, dict(entity.attributes)
