@@ -13,7 +13,8 @@ which costs only its decoding:
 - an action claimed without its call ("Turned on the Bed Light.", nothing ran): asked again for
   calls on that device alone;
 - a sentence about nothing in the home ("Turned on the Sauna." with no sauna, "Which dishwasher
-  do you mean: the Desk Fan or ...?"): asked again for a sentence that answers, without calls.
+  do you mean: the Desk Fan or ...?"): asked again for a sentence that says there is no such
+  device ("I can't find ..."), without calls.
 Calls on devices the request doesn't point at (home_format/relevance.py: no word of its name,
 area, floor or kind, not the speaker's area, not in the conversation) are dropped; when no call
 is left, the model is asked again with only the devices the request points at (calls on them,
@@ -32,6 +33,7 @@ from typing import Any
 from .home_format import Home, ModelRequest, build_grammar, parse_reply, render_reply, validate_calls
 from .home_format.ask_back import (
     ANSWER_STARTS,
+    NOT_FOUND_STARTS,
     baseless,
     claimed_device,
     false_already,
@@ -72,7 +74,7 @@ async def _checked_sentence(
         if "call ::=" not in grammar:  # a device with no service to call (a sensor): the sentence stands
             return result
     elif baseless(home, parsed.sentence):  # an answer then, without calls: the model found no device to act on
-        grammar = build_grammar(keep_only(home, []), calls_only=True, sentence_starts=ANSWER_STARTS)
+        grammar = build_grammar(keep_only(home, []), calls_only=True, sentence_starts=NOT_FOUND_STARTS)
     else:
         return result
     again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)

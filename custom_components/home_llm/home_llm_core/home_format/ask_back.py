@@ -37,6 +37,9 @@ _CONFIRMATION_STARTS = tuple({_words(done) for domain in DOMAINS.values() for do
 # call): a small model tried both ("WhichBed Light...", "Turned ON the Bed Light.") when only
 # those two were ruled out.
 ANSWER_STARTS = ("The ", "Yes, ", "No, ", "It's ", "I can", "Nothing ")
+# Asked again after a sentence about nothing in the home, the model may only say so: given "The ",
+# v2.2 answered "turn on the sauna" (no sauna) with "The Sauna is already on.".
+NOT_FOUND_STARTS = ("I can't find ",)
 
 
 def named_device(home: Home, sentence: str) -> Entity | None:
