@@ -13,11 +13,11 @@ treat an area or a floor. The model still decides whether to act and how; this d
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
+from .domains import changes_nothing
 from .home import Home
-from .relevance import areas_named, distinctive_words
+from .relevance import areas_named, distinctive_words, word_list
 from .reply import ModelCall
 from .validation import validate_calls
 
@@ -40,19 +40,12 @@ FLOOR_LEVELS = {"Basement": 0, "Lower Level": 0, "Downstairs": 1, "Ground Floor"
 FLOOR_LEVELS |= {"First Floor": 2, "Mezzanine": 2, "Upstairs": 2, "Upper Level": 2, "Second Floor": 3}
 
 _WHOLE_HOUSE = frozenset({"everywhere", "house", "place", "home", "whole", "entire"})
-# The service -> the state its members are left alone in.
-_DONE_STATE = {"turn_on": "on", "turn_off": "off", "open_cover": "open", "close_cover": "closed"}
-_WORD = re.compile(r"[^\W_]+")
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 def whole_group(home: Home, text: str, calls: Sequence[ModelCall], user_area: str | None = None) -> list[ModelCall] | None:
     """The calls a group command means, in prompt order; None when the request is no group
     command, names a device ("the fairy lights"), or the calls are not one service of its group."""
-    said = _words(text)
+    said = word_list(text)
     group = _group_said(said)
     if group is None or not calls or _names_a_device(home, said):
         return None
@@ -63,19 +56,19 @@ def whole_group(home: Home, text: str, calls: Sequence[ModelCall], user_area: st
     in_place = _place(home, set(said), user_area)
     if in_place is None or _other_device_said(home, set(said), calls, domain, device_class):
         return None
-    done_state = _DONE_STATE.get(service.split(".", 1)[1]) if not arguments else None
     members = [
         e
         for e in home.entities
-        if e.domain == domain
-        and (device_class is None or e.attributes.get("device_class") == device_class)
-        and in_place(e)
-        and e.state != done_state
+        if e.domain == domain and (device_class is None or e.attributes.get("device_class") == device_class) and in_place(e)
     ]
-    grouped = [ModelCall(service, e.entity_id, dict(arguments)) for e in members]
-    _, rejected = validate_calls(home, grouped)  # members that can't do it (an on/off-only light can't dim)
-    refused = {id(r.call) for r in rejected}
-    return [c for c in grouped if id(c) not in refused] or None
+    grouped = []
+    for member in members:
+        # Members that can't do it (an on/off-only light can't dim) or are already so are left out.
+        call = ModelCall(service, member.entity_id, dict(arguments))
+        valid, _ = validate_calls(home, [call])
+        if valid and not changes_nothing(member, valid[0]):
+            grouped.append(call)
+    return grouped or None
 
 
 def _group_said(said: list[str]) -> str | None:
@@ -123,7 +116,7 @@ def _names_a_device(home: Home, said: list[str]) -> bool:
     said_set = set(said)
     for entity in home.entities:
         for name in (entity.name, *entity.aliases):
-            named = _words(name)
+            named = word_list(name)
             if named and named[-1] in GROUP_WORDS and len(named) > 1 and set(named) <= said_set:
                 return True
     return False
@@ -151,7 +144,7 @@ def _place(home: Home, said: set[str], user_area: str | None):
 
 def _floor_said(home: Home, said: set[str]) -> str | None:
     floors = sorted(set(home.floors.values()))
-    named = [f for f in floors if set(_words(f)) <= said]
+    named = [f for f in floors if set(word_list(f)) <= said]
     if len(named) == 1:
         return named[0]
     if len(floors) == 2 and said & {"upstairs", "downstairs"}:

@@ -53,6 +53,11 @@ DOMAIN_WORDS: dict[str, frozenset[str]] = {
 }
 
 
+def word_list(text: str) -> list[str]:
+    """The words of a text, lower case, in order."""
+    return _WORD.findall(text.lower())
+
+
 def words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower())) - _NOISE
 
