@@ -564,6 +564,26 @@ async def test_group_commands_questions_the_place_settles_and_devices_named_with
     assert scripted_worker.requests[-1]["grammar"].startswith("root ::= calls\n")
 
 
+async def test_values_the_request_says_in_words_replace_the_models(
+    hass: HomeAssistant, demo_home, scripted_worker, caplog
+) -> None:
+    """'Coral' written as white, 'twenty two and a half degrees' as 22: what runs is what the user said."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    scripted_worker.replies = [call("light.turn_on", "light.bed_light", rgb_color=[255, 255, 255])]
+    await ask(hass, "make the bed light coral")
+    rgb = hass.states.get("light.bed_light").attributes["rgb_color"]
+    assert max(abs(a - b) for a, b in zip(rgb, (255, 127, 80), strict=True)) <= 3
+    assert "the values the request says in words" in caplog.text
+
+    scripted_worker.replies = [call("climate.set_temperature", "climate.hvac", temperature=22)]
+    await ask(hass, "set the hvac to twenty two and a half degrees")
+    assert hass.states.get("climate.hvac").attributes["temperature"] == 22.5
+
+
 async def test_calls_on_devices_the_request_does_not_point_at_do_not_run(
     hass: HomeAssistant, demo_home, scripted_worker, caplog
 ) -> None:

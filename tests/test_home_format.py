@@ -501,6 +501,123 @@ def test_a_device_named_in_a_clause_of_its_own_without_a_call() -> None:
     assert missing("turn on the hall light and the pendant light", "light.hall") == []
 
 
+_VALUES_HOME = Home(
+    (
+        Entity("light.lamp", "Reading Lamp", "off", {"supported_color_modes": ["rgb", "color_temp"]}, "Study"),
+        Entity("light.red", "Red Lamp", "off", {"supported_color_modes": ["rgb"]}, "Bedroom 2"),
+        Entity("climate.split", "Mini Split", "cool", {"min_temp": 16, "max_temp": 30}, "Study"),
+        Entity("fan.desk", "Desk Fan", "on", {}, "Study"),
+        Entity("media_player.tv", "TV", "playing", {}, "Lounge"),
+        Entity("timer.tea", "Tea Timer", "idle", {}, "Kitchen"),
+        Entity("todo.shopping", "Shopping List", "0", {}, None),
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "expected"),
+    [
+        # Colours and whites by name, "the white of" a light, a colour's other name.
+        ("paint the reading lamp coral", {"rgb_color": [255, 255, 255]}, {"rgb_color": [255, 127, 80]}),
+        ("reading lamp in lime green", {"color_temp": 3000}, {"rgb_color": [191, 255, 0]}),
+        ("i want the reading lamp in cool white", {}, {"rgb_color": [202, 218, 255]}),
+        ("adjust the white of the reading lamp to candle light", {"rgb_color": [255, 255, 0]}, {"color_temp": 2200}),
+        ("the reading lamp at 5000K", {"brightness": 50}, {"color_temp": 5000}),
+        ("set the reading lamp to 40 percent neutral white", {"brightness": 1}, {"brightness": 40, "color_temp": 4000}),
+        # Numbers in words, with or without their unit.
+        ("put the reading lamp at eighty percent", {"brightness": 84}, {"brightness": 80}),
+        ("set the reading lamp to 30", {}, {"brightness": 30}),
+        ("hold the mini split at twenty two and a half degrees", {"temperature": 22}, {"temperature": 22.5}),
+        ("mini split to seventy-one", {"temperature": 17}, {"temperature": 71}),
+        ("set the tv volume to thirty percent", {"volume": 3}, {"volume": 30}),
+        # Durations, list items in the user's words.
+        ("run the tea timer for a minute and a half", {"duration": "00:05:00"}, {"duration": "00:01:30"}),
+        ("tea timer for 1 hour and fifteen minutes", {"duration": "15:15:00"}, {"duration": "01:15:00"}),
+        ("count down half an hour", {"duration": "00:00:00"}, {"duration": "00:30:00"}),
+        ("write oat milk on the shopping list", {"item": "oat_milk"}, {"item": "oat milk"}),
+        (
+            "put pay the electricity bill on the shopping list",
+            {"item": "pay electricity bill"},
+            {"item": "pay the electricity bill"},
+        ),
+        ("add Oat Milk to the shopping list", {"item": "Oat Milk"}, {"item": "Oat Milk"}),
+        # Left to the model: a change by an amount, two numbers, a number in a name, "the one",
+        # a step rather than a value, a colour in a name, a value the service doesn't take.
+        ("turn the mini split up by 2 degrees", {"temperature": 24}, {"temperature": 24}),
+        ("the reading lamp a bit brighter, 10 percent more", {"brightness": 60}, {"brightness": 60}),
+        ("set the mini split to 21 or 22", {"temperature": 20}, {"temperature": 20}),
+        ("the light in bedroom 2 on", {}, {}),
+        ("the one in the study", {"brightness": 50}, {"brightness": 50}),
+        ("desk fan on speed 3", {"percentage": 100}, {"percentage": 100}),
+        ("turn on the red lamp", {}, {}),
+        ("tea timer for 5 minutes", {}, {"duration": "00:05:00"}),
+    ],
+)
+def test_values_the_request_says_replace_the_models(text, written, expected) -> None:
+    from home_llm_core.home_format.said_values import with_said_values
+
+    service = {
+        "light": "light.turn_on",
+        "climate": "climate.set_temperature",
+        "fan": "fan.set_percentage",
+        "media_player": "media_player.volume_set",
+        "timer": "timer.start",
+        "todo": "todo.add_item",
+    }
+    kind = next(k for k, words in _VALUE_KINDS.items() if set(written) | set(expected) <= words)
+    target = {
+        "light": "light.red" if "red" in text or "bedroom 2" in text else "light.lamp",
+        "climate": "climate.split",
+        "fan": "fan.desk",
+        "media_player": "media_player.tv",
+        "timer": "timer.tea",
+        "todo": "todo.shopping",
+    }[kind]
+    (call,) = with_said_values(_VALUES_HOME, text, [ModelCall(service[kind], target, written)])
+    assert call.arguments == expected
+
+
+_VALUE_KINDS = {
+    "light": {"rgb_color", "color_temp", "brightness"},
+    "climate": {"temperature"},
+    "fan": {"percentage"},
+    "media_player": {"volume"},
+    "timer": {"duration"},
+    "todo": {"item"},
+}
+
+
+def test_said_values_go_to_the_call_whose_device_their_clause_names() -> None:
+    from home_llm_core.home_format.said_values import with_said_values
+
+    calls = [
+        ModelCall("light.turn_on", "light.lamp", {"rgb_color": [255, 255, 255]}),
+        ModelCall("climate.set_temperature", "climate.split", {"temperature": 20}),
+    ]
+    said = with_said_values(_VALUES_HOME, "colour the reading lamp teal and set the mini split to twenty one", calls)
+    assert [c.arguments for c in said] == [{"rgb_color": [0, 128, 128]}, {"temperature": 21}]
+    # A call whose device no clause names is left alone.
+    said = with_said_values(_VALUES_HOME, "the tv to 20 percent and the lamp red", [calls[1]])
+    assert said == [calls[1]]
+
+
+def test_the_generators_colour_and_white_words_read_as_their_values() -> None:
+    """The data generator's ways of saying a colour or a white (data/piles) are what the
+    integration reads back."""
+    from home_llm_core.home_format.colors import COLORS
+    from home_llm_core.home_format.said_values import with_said_values
+
+    words = json.loads((Path(__file__).parents[1] / "data/piles/en/words.json").read_text())
+    for name, sayings in words["colors"].items():
+        for saying in sayings:
+            (call,) = with_said_values(_VALUES_HOME, f"reading lamp {saying}", [ModelCall("light.turn_on", "light.lamp")])
+            assert call.arguments == {"rgb_color": list(COLORS[name])}, saying
+    for kelvin, sayings in words["kelvin_names"].items():
+        for saying in sayings:
+            (call,) = with_said_values(_VALUES_HOME, f"reading lamp {saying}", [ModelCall("light.turn_on", "light.lamp")])
+            assert call.arguments == {"color_temp": int(kelvin)}, saying
+
+
 def test_a_call_that_changes_nothing_and_the_sentence_for_it() -> None:
     from home_llm_core.home_format.confirm import already
     from home_llm_core.home_format.domains import changes_nothing

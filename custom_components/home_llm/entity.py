@@ -264,6 +264,13 @@ class HomeLLMEntity(Entity):
                 result.stats["group_calls"],
                 result.text,
             )
+        if "said_values" in result.stats:
+            LOGGER.info(
+                "The model wrote %r; the values the request says in words (colours, whites, percentages, degrees, "
+                "durations, list items) replace its own: %r",
+                result.stats["said_values"],
+                result.text,
+            )
         if "no_op_calls" in result.stats:
             LOGGER.info(
                 "The model wrote %r; calls that change nothing (the device is already in that state) are not run: %r",

@@ -22,7 +22,9 @@ or a sentence). The calls of a group command ("turn off the lights upstairs") re
 of the group in the place it names (home_format/groups.py). A device the request names in a
 clause of its own with no call on it ("put the security light on and colour the bedside lamp
 coral", answered with one call) gets its calls written after the others, under a grammar of
-only such devices. Last, calls that would change nothing (turn off an off light) don't run; with
+only such devices. A value the request says outright (a colour, a white, a percentage, degrees,
+a duration, a list item: home_format/said_values.py) replaces the model's reading of it. Last,
+calls that would change nothing (turn off an off light) don't run; with
 none left the reply says the device is already so.
 """
 
@@ -45,6 +47,7 @@ from .home_format.confirm import already
 from .home_format.domains import changes_nothing
 from .home_format.groups import whole_group
 from .home_format.relevance import keep_only, named_without_call
+from .home_format.said_values import with_said_values
 from .worker_client import GenerationResult
 
 
@@ -59,7 +62,7 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
         result = await _named_too(worker, home, request, _whole_group(home, request, result), sampling)
     else:
         result = await _checked_sentence(worker, home, request, result, sampling)
-    return _without_no_ops(home, result)
+    return _without_no_ops(home, _with_said(home, request, result))
 
 
 async def _checked_sentence(
@@ -129,6 +132,16 @@ async def _named_too(
         return result
     more = await worker.generate(request.prompt + result.text + "\n", grammar=grammar, stop=list(request.stop), **sampling)
     return GenerationResult(f"{result.text}\n{more.text}", {**result.stats, "named_too": more.text})
+
+
+def _with_said(home: Home, request: ModelRequest, result: GenerationResult) -> GenerationResult:
+    """The calls with the values the request says in words ("coral", "seventy five percent",
+    "a minute and a half") in place of the model's reading of them."""
+    calls = parse_reply(result.text).calls
+    said = with_said_values(home, request.text, calls)
+    if said == calls:
+        return result
+    return GenerationResult(render_reply("", said, calls_only=True), {**result.stats, "said_values": result.text})
 
 
 def _without_no_ops(home: Home, result: GenerationResult) -> GenerationResult:

@@ -28,6 +28,29 @@ COLORS: dict[str, tuple[int, int, int]] = {
 }
 
 
+# Other words people use for those colours.
+COLOR_SYNONYMS: dict[str, str] = {
+    "aqua": "cyan",
+    "violet": "purple",
+    "fuchsia": "magenta",
+    "plain white": "white",
+    "lime green": "lime",
+    "golden": "gold",
+}
+
+# Whites by name, as colour temperatures (kelvin).
+WHITES: dict[str, int] = {
+    "candle light": 2200,
+    "candlelight": 2200,
+    "warm": 2700,
+    "soft white": 2700,
+    "neutral white": 4000,
+    "neutral": 4000,
+    "daylight": 5000,
+    "cold white": 6500,
+    "bright daylight": 6500,
+}
+
 # Light colour modes that take a colour (Home Assistant's ColorMode values).
 COLOR_MODES = frozenset({"hs", "rgb", "rgbw", "rgbww", "xy"})
 

@@ -1,0 +1,320 @@
+"""Values a request says outright (a colour, a white, a percentage, a temperature, a duration,
+a list item), read from its words, so that a call carries the value the user said.
+
+A 135M model writes "coral" as [255, 255, 255], "seventy five percent" as 45 and "oat milk" as
+"oat_milk"; what the words say needn't be its guess. Each call is matched to the clause of the
+request that names its device (the whole request when it has one clause); a value that clause
+says once, of a kind the call's service takes, replaces the model's. Words of a device's, room's
+or floor's name don't count ("the Red Lamp", "Bedroom 2"). A number without a unit counts only
+when it is the clause's one number; in a clause that asks for a change by an amount ("up by 2
+degrees", "a bit brighter") only a number after "to" or "at" counts. The model still decides
+which device and service; validation still checks the value against the device.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .colors import COLOR_SYNONYMS, COLORS, WHITES
+from .domains import ARGUMENTS, DOMAINS
+from .home import Entity, Home
+from .relevance import words
+from .reply import ModelCall
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+|[%°,]")
+_UNDER_TWENTY = (
+    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"),
+    *("thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"),
+)
+_ONES = {w: n for n, w in enumerate(_UNDER_TWENTY)}
+_TENS = {w: 10 * n for n, w in enumerate(("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), 2)}
+_SECONDS = {"hour": 3600, "hr": 3600, "minute": 60, "min": 60, "second": 1, "sec": 1}
+_PERCENT = frozenset({"%", "percent", "pct", "brightness"})
+_DEGREES = frozenset({"°", "degree", "degrees", "celsius", "fahrenheit"})
+_KELVIN = frozenset({"k", "kelvin"})
+# "speed 3", "track 2": a number after these is a step or an index, not a value.
+_COUNTS_STEPS = frozenset({"speed", "level", "setting", "number", "track", "channel", "zone", "station", "step"})
+_CLAUSE_BREAK = frozenset({",", "and", "then", "plus", "also"})
+# A clause with one of these asks for a change by an amount, not for a value.
+_BY_AN_AMOUNT = frozenset(
+    {"by", "up", "down", "higher", "lower", "more", "less", "warmer", "cooler", "colder", "hotter", "brighter", "dimmer"}
+    | {"darker", "louder", "quieter", "raise", "increase", "decrease", "bump", "nudge"}
+)
+_BRIGHTNESS_WORDS = _BY_AN_AMOUNT | {"dim", "bright", "brightness", "full", "half", "max", "maximum", "minimum", "lowest"}
+_PHRASES = sorted(
+    [(name, ("colour", name)) for name in COLORS]
+    + [(word, ("colour", name)) for word, name in COLOR_SYNONYMS.items()]
+    + [(name, ("white", kelvin)) for name, kelvin in WHITES.items()],
+    key=lambda phrase: -len(phrase[0].split()),
+)
+
+
+@dataclass(frozen=True)
+class _Number:
+    value: float
+    spelled: bool  # written in words: a lone "one" is usually "the one in the kitchen"
+
+
+@dataclass(frozen=True)
+class _Duration:
+    seconds: int
+
+
+@dataclass
+class _Clause:
+    words: set[str]  # every word, for matching the clause to a call's device
+    text: list[str] = field(default_factory=list)  # the words, names taken out, for list items
+    # By how the clause marks them: "percent", "degrees", "kelvin", "plain"; and "after_to" ("to 40").
+    numbers: dict[str, list[float]] = field(default_factory=dict)
+    colours: set[str] = field(default_factory=set)
+    whites: set[int] = field(default_factory=set)
+    durations: set[int] = field(default_factory=set)
+    says_brightness: bool = False  # a number, or a word about brightness outside a colour's name
+
+
+def with_said_values(home: Home, text: str, calls: Sequence[ModelCall]) -> list[ModelCall]:
+    """The calls, each with the values its clause of the request says in place of the model's."""
+    clauses = _clauses(home, text)
+    if not clauses:
+        return list(calls)
+    return [_with_values(call, clause) if (clause := _clause_of(home, call, clauses)) else call for call in calls]
+
+
+def _clause_of(home: Home, call: ModelCall, clauses: list[_Clause]) -> _Clause | None:
+    if len(clauses) == 1:
+        return clauses[0]
+    entity = home.get(call.target)
+    if entity is None:
+        return None
+    own = _entity_words(home, entity)
+    scores = [len(clause.words & own) for clause in clauses]
+    best = max(scores)
+    return clauses[scores.index(best)] if best and scores.count(best) == 1 else None
+
+
+def _entity_words(home: Home, entity: Entity) -> set[str]:
+    object_id = entity.entity_id.split(".", 1)[1].replace("_", " ")
+    area = entity.area or ""
+    return words(" ".join((entity.name, object_id, *entity.aliases, area, home.floors.get(area, ""))))
+
+
+def _with_values(call: ModelCall, clause: _Clause) -> ModelCall:
+    domain, _, service = call.service.partition(".")
+    takes = DOMAINS[domain].services.get(service) if domain in DOMAINS else None
+    if not takes:
+        return call
+    args = dict(call.arguments)
+    for name in takes:
+        kind = ARGUMENTS[name].kind
+        if kind in ("percent", "humidity", "temperature"):
+            _set_number(args, name, kind, clause)
+        elif kind == "duration" and len(clause.durations) == 1:
+            (seconds,) = clause.durations
+            args[name] = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        elif kind == "text" and isinstance(args.get(name), str):
+            args[name] = _as_said(args[name], clause.text)
+    if "rgb_color" in takes and "color_temp" in takes:
+        whites = clause.whites | {round(k) for k in clause.numbers.get("kelvin", [])}
+        if len(clause.colours) == 1 and not whites:
+            args.pop("color_temp", None)
+            args["rgb_color"] = list(COLORS[next(iter(clause.colours))])
+        elif len(whites) == 1 and not clause.colours:
+            args.pop("rgb_color", None)
+            args["color_temp"] = next(iter(whites))
+        if (clause.colours or whites) and not clause.says_brightness:
+            args.pop("brightness", None)  # "the lamp at neutral": the model's brightness is its own idea
+    return call if args == call.arguments else replace(call, arguments=args)
+
+
+def _set_number(args: dict[str, Any], name: str, kind: str, clause: _Clause) -> None:
+    marked = clause.numbers.get("degrees" if kind == "temperature" else "percent", [])
+    found = set(marked or clause.numbers.get("plain", []))
+    if len(found) != 1 or (name not in args and not marked and not clause.numbers.get("after_to")):
+        return
+    (value,) = found
+    args[name] = int(value) if float(value).is_integer() else value
+
+
+def _as_said(item: str, said: list[str]) -> str:
+    """The list item in the user's words when the model's joins them with underscores or leaves
+    some out ("oat_milk" for "oat milk", "pay electricity bill" for "pay the electricity bill")."""
+    wanted = [w for w in re.split(r"[\W_]+", item.lower()) if w]
+    if not wanted:
+        return item
+    for start in (i for i, w in enumerate(said) if w == wanted[0]):
+        at, end = 1, start + 1
+        while at < len(wanted) and end < len(said) and end - start <= 2 * len(wanted):
+            at += said[end] == wanted[at]
+            end += 1
+        if at == len(wanted) and ("_" in item or end - start > len(wanted)):
+            return " ".join(said[start:end])
+    return item
+
+
+def _clauses(home: Home, text: str) -> list[_Clause]:
+    tokens = _TOKEN.findall(text.lower())
+    names = _names(home)
+    items = _with_durations(_with_numbers(tokens))
+    clauses: list[_Clause] = []
+    part: list[Any] = []
+    for item in [*items, ","]:
+        if isinstance(item, str) and item in _CLAUSE_BREAK:
+            if any(isinstance(i, str) for i in part):
+                clauses.append(_read(part, names))
+            part = []
+        else:
+            part.append(item)
+    return clauses
+
+
+def _names(home: Home) -> list[list[str]]:
+    """Every device, alias, room and floor name as words, longest first."""
+    found = {
+        tuple(_TOKEN.findall(n.lower()))
+        for e in home.entities
+        for n in (e.name, *e.aliases, e.area or "", home.floors.get(e.area or "", ""))
+    }
+    return sorted((list(n) for n in found if n), key=len, reverse=True)
+
+
+def _read(part: list[Any], names: list[list[str]]) -> _Clause:
+    clause = _Clause(words=words(" ".join(i for i in part if isinstance(i, str))))
+    part = _without_names(part, names)
+    clause.text = [i for i in part if isinstance(i, str)]
+    by_amount = bool(_BY_AN_AMOUNT & set(clause.text))
+    for at, item in enumerate(part):
+        if isinstance(item, _Duration):
+            clause.durations.add(item.seconds)
+        if not isinstance(item, _Number):
+            continue
+        before = part[at - 1] if at else None
+        after = part[at + 1] if at + 1 < len(part) else None
+        after_to = before in ("to", "at")
+        if by_amount and not after_to:
+            continue
+        kind = "percent" if after in _PERCENT else "degrees" if after in _DEGREES else "kelvin" if after in _KELVIN else "plain"
+        if kind == "plain" and ((item.spelled and item.value == 1) or before in _COUNTS_STEPS):
+            continue
+        clause.numbers.setdefault(kind, []).append(item.value)
+        if after_to:
+            clause.numbers.setdefault("after_to", []).append(item.value)
+    said = (" " + " ".join(clause.text) + " ").replace(" white of ", " | ")  # "the white of the lamp"
+    for phrase, (kind, value) in _PHRASES:
+        if f" {phrase} " in said:
+            said = said.replace(f" {phrase} ", " | ")
+            if kind == "colour":
+                clause.colours.add(str(value))
+            else:
+                clause.whites.add(int(value))
+    clause.says_brightness = bool(
+        clause.numbers.get("percent") or clause.numbers.get("plain") or _BRIGHTNESS_WORDS & set(said.split())
+    )
+    return clause
+
+
+def _without_names(part: list[Any], names: list[list[str]]) -> list[Any]:
+    """The clause with every device, room and floor name it says taken out (a name's own
+    numbers and colours are not values): a placeholder stands in its place."""
+    out = list(part)
+    for name in names:
+        at = 0
+        while at + len(name) <= len(out):
+            if [i if isinstance(i, str) else None for i in out[at : at + len(name)]] == name:
+                out[at : at + len(name)] = ["|"]
+            at += 1
+    return out
+
+
+def _with_numbers(tokens: list[str]) -> list[Any]:
+    """The tokens with each number, in digits or words, as one _Number ("twenty two and a
+    half" -> 22.5, "twenty seven hundred" -> 2700)."""
+    out: list[Any] = []
+    at = 0
+    while at < len(tokens):
+        value, end = _number_at(tokens, at)
+        if value is None:
+            out.append(tokens[at])
+            at += 1
+            continue
+        spelled = not tokens[at][0].isdigit()
+        if tokens[end : end + 3] == ["and", "a", "half"]:
+            value, end = value + 0.5, end + 3
+        elif tokens[end : end + 1] == ["point"] and end + 1 < len(tokens) and tokens[end + 1] in _ONES:
+            value, end = value + _ONES[tokens[end + 1]] / 10, end + 2
+        out.append(_Number(value, spelled))
+        at = end
+    return out
+
+
+def _number_at(tokens: list[str], at: int) -> tuple[float | None, int]:
+    if tokens[at][0].isdigit():
+        return float(tokens[at]), at + 1
+    total, current, end = 0, 0, at
+    while end < len(tokens):
+        word = tokens[end]
+        if word in _TENS or word in _ONES:
+            current += _TENS.get(word, _ONES.get(word, 0))
+        elif word == "hundred" and end > at:
+            current *= 100
+        elif word == "thousand" and end > at:
+            total, current = total + current * 1000, 0
+        elif word == "and" and end > at and tokens[end - 1] == "hundred" and _is_number_word(tokens, end + 1):
+            pass
+        else:
+            break
+        end += 1
+    return (float(total + current), end) if end > at else (None, at)
+
+
+def _is_number_word(tokens: list[str], at: int) -> bool:
+    return at < len(tokens) and (tokens[at] in _ONES or tokens[at] in _TENS)
+
+
+def _with_durations(items: list[Any]) -> list[Any]:
+    """Amounts of time as one _Duration each: "1 hour and 15 minutes", "a minute and a half",
+    "half an hour", "a quarter of an hour"."""
+    out: list[Any] = []
+    at = 0
+    while at < len(items):
+        seconds, end = _duration_at(items, at)
+        if seconds is None:
+            out.append(items[at])
+            at += 1
+            continue
+        while end < len(items):  # "... and 15 minutes", "... 30 seconds"
+            skip = 1 if items[end] == "and" else 0
+            more, after = _duration_at(items, end + skip)
+            if more is None:
+                break
+            seconds, end = seconds + more, after
+        out.append(_Duration(round(seconds)))
+        at = end
+    return out
+
+
+def _duration_at(items: list[Any], at: int) -> tuple[float | None, int]:
+    words_ahead = [i if isinstance(i, str) else None for i in items[at : at + 5]]
+    if words_ahead[:3] == ["half", "an", "hour"]:
+        return 1800, at + 3
+    for quarter in (["a", "quarter", "of", "an", "hour"], ["quarter", "of", "an", "hour"]):
+        if words_ahead[: len(quarter)] == quarter:
+            return 900, at + len(quarter)
+    if at + 1 >= len(items):
+        return None, at
+    first, unit = items[at], _unit(items[at + 1])
+    amount = first.value if isinstance(first, _Number) else 1 if first in ("a", "an") else None
+    if amount is None or unit is None:
+        return None, at
+    end = at + 2
+    if [i if isinstance(i, str) else None for i in items[end : end + 3]] == ["and", "a", "half"]:
+        amount, end = amount + 0.5, end + 3
+    return amount * unit, end
+
+
+def _unit(item: Any) -> int | None:
+    if not isinstance(item, str):
+        return None
+    return _SECONDS.get(item.removesuffix("s") if item.endswith("s") and item != "s" else item)
