@@ -15,7 +15,6 @@ from home_llm_core.home_format import (
     ModelCall,
     ServiceCall,
     build_grammar,
-    build_request,
     parse_reply,
     render_reply,
     render_system_prompt,
@@ -617,35 +616,6 @@ def test_the_generators_colour_and_white_words_read_as_their_values() -> None:
         for saying in sayings:
             (call,) = with_said_values(_VALUES_HOME, f"reading lamp {saying}", [ModelCall("light.turn_on", "light.lamp")])
             assert call.arguments == {"color_temp": int(kelvin)}, saying
-
-
-def test_a_request_that_names_each_device_exactly_is_not_asked_back() -> None:
-    from home_llm_core.home_format.relevance import named_in_every_clause
-
-    home = Home(
-        (
-            *_FLOORS_HOME.entities,
-            Entity("scene.reading", "Reading", "2026-11-26T20:00:00", {}),
-            Entity("light.reading_study", "Reading Lamp", "off", {}, "Study"),
-            Entity("light.reading_den", "Reading Lamp", "off", {}, "Den"),
-        )
-    )
-    assert named_in_every_clause(home, "turn off the landing light")
-    assert named_in_every_clause(home, "landing light on, then the hall light off")
-    assert named_in_every_clause(home, "activate reading")
-    # A name two devices share; a clause without a name; a unique name inside a shared one.
-    assert not named_in_every_clause(home, "turn on the pendant light")
-    assert not named_in_every_clause(home, "turn on the landing light and the fan")
-    assert not named_in_every_clause(home, "switch on the reading lamp")
-    assert not named_in_every_clause(home, "")
-
-    def sentence_rule(text: str) -> str:
-        request = build_request(home, text, now=NOW, chat_template="chatml", preset="home_llm_v2")
-        assert request.grammar is not None
-        return next(line for line in request.grammar.splitlines() if line.startswith("sentence ::="))
-
-    assert sentence_rule("turn off the landing light").startswith('sentence ::= ("The " | "Yes, " | ')
-    assert not sentence_rule("turn on the pendant light").startswith('sentence ::= ("')
 
 
 def test_a_call_that_changes_nothing_and_the_sentence_for_it() -> None:

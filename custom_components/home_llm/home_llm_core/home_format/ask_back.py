@@ -37,9 +37,6 @@ _CONFIRMATION_STARTS = tuple({_words(done) for domain in DOMAINS.values() for do
 # call): a small model tried both ("WhichBed Light...", "Turned ON the Bed Light.") when only
 # those two were ruled out.
 ANSWER_STARTS = ("The ", "Yes, ", "No, ", "It's ", "I can", "Nothing ")
-# The first reply to a request that names each device it is about exactly: any answer the data
-# teaches ("There are 4 items on the Packing List.") but a question back.
-NO_QUESTION_STARTS = (*ANSWER_STARTS, "There are ")
 # Asked again after a sentence about nothing in the home, the model may only say so: given "The ",
 # v2.2 answered "turn on the sauna" (no sauna) with "The Sauna is already on.".
 NOT_FOUND_STARTS = ("I can't find ",)

@@ -8,12 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .ask_back import NO_QUESTION_STARTS
 from .chat_templates import Turn, render_chat, stop_strings
 from .grammar import build_grammar
 from .home import Home, ServiceCall
 from .prompt import DEFAULT_ATTRIBUTES, DEFAULT_PRESET, PRESETS, render_system_prompt, render_turns
-from .relevance import named_in_every_clause, related_devices
+from .relevance import related_devices
 from .reply import ParsedReply, parse_reply
 from .validation import Rejection, validate_calls
 
@@ -53,15 +52,9 @@ def build_request(
     chosen = PRESETS[preset]
     system = render_system_prompt(home, now=now, preset=preset, user_area=user_area, attributes=attributes)
     turns = render_turns(text, home=home, examples=examples, history=history, calls_only=chosen.calls_only)
-    # A request that names each device it is about by a name no other device has leaves nothing
-    # to ask back: its sentence, if any, begins as an answer or a refusal does (generation.py
-    # would otherwise ask again after "Which office light do you mean?", a second decoding).
-    starts = NO_QUESTION_STARTS if chosen.calls_only and named_in_every_clause(home, text) else ()
     return ModelRequest(
         prompt=render_chat(chat_template, system, turns, gguf_chat_template),
-        grammar=build_grammar(home, compat=chosen.compat, calls_only=chosen.calls_only, sentence_starts=starts)
-        if use_grammar
-        else None,
+        grammar=build_grammar(home, compat=chosen.compat, calls_only=chosen.calls_only) if use_grammar else None,
         stop=stop_strings(chat_template),
         calls_only=chosen.calls_only,
         # Only the v2 format with its grammar checks its calls against these (generation.py).

@@ -186,30 +186,6 @@ def named_without_call(home: Home, text: str, called: set[str]) -> list[Entity]:
     return missing
 
 
-def named_in_every_clause(home: Home, text: str) -> bool:
-    """Whether each clause of the request says some device's name or alias word for word, a name
-    no other device has and no longer name said there holds ("the reading lamp" is no Reading
-    scene): then which device is meant is no question ("turn off the office light")."""
-    clauses = [c for c in (_WORD.findall(c) for c in _CLAUSE_BREAK.split(text.lower())) if c]
-    devices_named: dict[tuple[str, ...], int] = {}
-    for entity in home.entities:
-        for name in {tuple(_WORD.findall(n.lower())) for n in (entity.name, *entity.aliases)} - {()}:
-            devices_named[name] = devices_named.get(name, 0) + 1
-    return bool(clauses) and all(_names_one_device(clause, devices_named) for clause in clauses)
-
-
-def _names_one_device(clause: list[str], devices_named: dict[tuple[str, ...], int]) -> bool:
-    said = [
-        (at, at + len(name), count)
-        for name, count in devices_named.items()
-        for at in range(len(clause) - len(name) + 1)
-        if tuple(clause[at : at + len(name)]) == name
-    ]
-    return any(
-        count == 1 and not any(a <= start and end <= b and b - a > end - start for a, b, _ in said) for start, end, count in said
-    )
-
-
 def _within(phrase: list[str], clause: list[str]) -> bool:
     return any(clause[i : i + len(phrase)] == phrase for i in range(len(clause) - len(phrase) + 1))
 
