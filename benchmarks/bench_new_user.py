@@ -68,7 +68,7 @@ REQUESTS = [
     Request(("it's way too dark in the office",), (off(OFFICE),), {OFFICE: state_is("on")}),
     Request(
         ("dim the living room lamp to 30 percent",),
-        (on(LAMP),),
+        (("light", "turn_on", {"entity_id": LAMP, "brightness_pct": 80}),),  # not 30 % already
         {LAMP: lambda s: s["state"] == "on" and abs(s.get("brightness", 0) * 100 / 255 - 30) < 2},
     ),
     Request(("make it a bit warmer in here",), (SET_21,), {THERMOSTAT: lambda s: 21 < s.get("temperature", 0) <= 24}),
@@ -124,9 +124,16 @@ REQUESTS = [
 IGNORED_DOMAINS = ("input_boolean", "input_number", "input_select", "input_text", "sensor", "sun", "conversation", "automation")
 
 
+# Attributes a device changes by itself (the demo thermostat follows its temperature sensor).
+DRIFTING_ATTRIBUTES = ("current_temperature", "hvac_action")
+
+
 def snapshot(api: Api) -> State:
     return {
-        item["entity_id"]: {"state": item["state"], **item["attributes"]}
+        item["entity_id"]: {
+            "state": item["state"],
+            **{k: v for k, v in item["attributes"].items() if k not in DRIFTING_ATTRIBUTES},
+        }
         for item in api.get("/api/states")
         if item["entity_id"].split(".")[0] not in IGNORED_DOMAINS
     }
