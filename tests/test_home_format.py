@@ -601,6 +601,43 @@ def test_said_values_go_to_the_call_whose_device_their_clause_names() -> None:
     assert said == [calls[1]]
 
 
+def test_a_said_percentage_turns_a_call_into_its_domains_setter() -> None:
+    from home_llm_core.home_format.said_values import with_said_values
+
+    home = Home(
+        (
+            Entity("cover.blinds", "Blinds", "open", {"current_position": 100}),
+            Entity("cover.garage", "Garage Door", "closed", {}),
+            Entity("fan.desk", "Desk Fan", "off", {"percentage": 0}),
+            Entity("media_player.tv", "TV", "playing", {"volume_level": 0.2}),
+        )
+    )
+
+    def said(text: str, service: str, target: str) -> tuple[str, dict]:
+        (call,) = with_said_values(home, text, [ModelCall(service, target)])
+        return call.service, dict(call.arguments)
+
+    assert said("close the blinds halfway", "cover.close_cover", "cover.blinds") == ("cover.set_cover_position", {"position": 50})
+    assert said("i want the blinds 30% open", "cover.open_cover", "cover.blinds") == (
+        "cover.set_cover_position",
+        {"position": 30},
+    )
+    assert said("put the desk fan on full", "fan.turn_on", "fan.desk") == ("fan.set_percentage", {"percentage": 100})
+    assert said("turn the tv volume up to 40", "media_player.volume_up", "media_player.tv") == (
+        "media_player.volume_set",
+        {"volume": 40},
+    )
+    # Left alone: a cover's own endpoint, a cover that reports no position, a change by an
+    # amount, a service that isn't one to set.
+    assert said("open the blinds to 100 percent", "cover.open_cover", "cover.blinds") == ("cover.open_cover", {})
+    assert said("open the garage door halfway", "cover.open_cover", "cover.garage") == ("cover.open_cover", {})
+    assert said("turn the tv volume up by 10 percent", "media_player.volume_up", "media_player.tv") == (
+        "media_player.volume_up",
+        {},
+    )
+    assert said("turn off the desk fan at half", "fan.turn_off", "fan.desk") == ("fan.turn_off", {})
+
+
 def test_the_generators_colour_and_white_words_read_as_their_values() -> None:
     """The data generator's ways of saying a colour or a white (data/piles) are what the
     integration reads back."""

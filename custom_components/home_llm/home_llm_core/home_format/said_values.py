@@ -7,8 +7,11 @@ request that names its device (the whole request when it has one clause); a valu
 says once, of a kind the call's service takes, replaces the model's. Words of a device's, room's
 or floor's name don't count ("the Red Lamp", "Bedroom 2"). A number without a unit counts only
 when it is the clause's one number; in a clause that asks for a change by an amount ("up by 2
-degrees", "a bit brighter") only a number after "to" or "at" counts. The model still decides
-which device and service; validation still checks the value against the device.
+degrees", "a bit brighter") only a number after "to" or "at" counts. A percentage said for a
+cover, fan or media player whose call takes none ("close the blinds halfway", "put the fan on
+full") makes the call its domain's setter (set_cover_position, set_percentage, volume_set) where
+the device reports that value. The model still decides which device, and validation still checks
+the value against the device.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ _DEGREES = frozenset({"°", "degree", "degrees", "celsius", "fahrenheit"})
 _KELVIN = frozenset({"k", "kelvin"})
 # "speed 3", "track 2": a number after these is a step or an index, not a value.
 _COUNTS_STEPS = frozenset({"speed", "level", "setting", "number", "track", "channel", "zone", "station", "step"})
+# Amounts said in words: "put the fan on full", "close the blinds halfway".
+_PERCENT_WORDS = {"full": 100, "half": 50, "halfway": 50}
 _CLAUSE_BREAK = frozenset({",", "and", "then", "plus", "also"})
 # A clause with one of these asks for a change by an amount, not for a value.
 _BY_AN_AMOUNT = frozenset(
@@ -80,7 +85,10 @@ def with_said_values(home: Home, text: str, calls: Sequence[ModelCall]) -> list[
     clauses = _clauses(home, text)
     if not clauses:
         return list(calls)
-    return [_with_values(call, clause) if (clause := _clause_of(home, call, clauses)) else call for call in calls]
+    return [
+        _with_values(call, clause, home.get(call.target)) if (clause := _clause_of(home, call, clauses)) else call
+        for call in calls
+    ]
 
 
 def _clause_of(home: Home, call: ModelCall, clauses: list[_Clause]) -> _Clause | None:
@@ -101,9 +109,12 @@ def _entity_words(home: Home, entity: Entity) -> set[str]:
     return words(" ".join((entity.name, object_id, *entity.aliases, area, home.floors.get(area, ""))))
 
 
-def _with_values(call: ModelCall, clause: _Clause) -> ModelCall:
+def _with_values(call: ModelCall, clause: _Clause, entity: Entity | None) -> ModelCall:
     domain, _, service = call.service.partition(".")
     takes = DOMAINS[domain].services.get(service) if domain in DOMAINS else None
+    if takes == () and entity is not None and (setter := _setter_for(entity, service, clause)) is not None:
+        service, takes = setter, DOMAINS[domain].services[setter]
+        call = replace(call, service=f"{domain}.{setter}")
     if not takes:
         return call
     args = dict(call.arguments)
@@ -127,6 +138,28 @@ def _with_values(call: ModelCall, clause: _Clause) -> ModelCall:
         if (clause.colours or whites) and not clause.says_brightness:
             args.pop("brightness", None)  # "the lamp at neutral": the model's brightness is its own idea
     return call if args == call.arguments else replace(call, arguments=args)
+
+
+# Services a said percentage turns into its domain's setter, on a device that reports the value
+# it sets: "open the blinds 30 percent", "put the fan on full", "turn the volume up to 40". The
+# endpoints of a cover stay open and close.
+_SETTERS = {
+    "cover": ("set_cover_position", "current_position"),
+    "fan": ("set_percentage", "percentage"),
+    "media_player": ("volume_set", "volume_level"),
+}
+_BECOME_SETTERS = frozenset({"turn_on", "toggle", "open_cover", "close_cover", "volume_up", "volume_down"})
+
+
+def _setter_for(entity: Entity, service: str, clause: _Clause) -> str | None:
+    found = set(clause.numbers.get("percent", []) or clause.numbers.get("after_to", []))
+    setter, reported = _SETTERS.get(entity.domain, (None, None))
+    if setter is None or reported not in entity.attributes or service not in _BECOME_SETTERS or len(found) != 1:
+        return None
+    (value,) = found
+    if (service, value) in (("open_cover", 100), ("close_cover", 0)):
+        return None
+    return setter
 
 
 def _set_number(args: dict[str, Any], name: str, kind: str, clause: _Clause) -> None:
@@ -188,9 +221,11 @@ def _read(part: list[Any], names: list[list[str]]) -> _Clause:
     for at, item in enumerate(part):
         if isinstance(item, _Duration):
             clause.durations.add(item.seconds)
+        before = part[at - 1] if at else None
+        if _PERCENT_WORDS.get(item) and (item == "halfway" or before in ("to", "at", "on")):
+            clause.numbers.setdefault("percent", []).append(_PERCENT_WORDS[item])  # "on full", "to half"
         if not isinstance(item, _Number):
             continue
-        before = part[at - 1] if at else None
         after = part[at + 1] if at + 1 < len(part) else None
         after_to = before in ("to", "at")
         if by_amount and not after_to:
