@@ -64,6 +64,8 @@ class ScriptedWorker:
         if isinstance(reply, Exception):
             raise reply
         self.failures = 0
+        for stop in kwargs.get("stop") or ():  # as llama.cpp: the text ends before a stop string
+            reply = reply.split(stop, 1)[0]
         return GenerationResult(text=reply, stats={})
 
 

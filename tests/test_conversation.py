@@ -447,6 +447,8 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     assert hass.states.get("light.bed_light").state == "on"
     assert result.response.speech["plain"]["speech"] == "Turned on the Bed Light."
     first, again = scripted_worker.requests[-2:]
+    # The request names one device exactly: the question back stops at its first word.
+    assert "Which" in first["stop"] and "Which" not in again["stop"]
     assert again["prompt"] == first["prompt"]
     assert again["grammar"].startswith('root ::= calls | sentence\nsentence ::= ("The " | ')
     assert 'target_device\\": \\"light." ent-light' in again["grammar"]
@@ -502,6 +504,7 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     result = await ask(hass, "turn off the light")
     assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Bed Light or the Ceiling Lights?"
     assert len(scripted_worker.requests) == 15 and snapshot(hass) == before
+    assert "Which" not in scripted_worker.requests[-1]["stop"]
 
 
 async def test_group_commands_questions_the_place_settles_and_devices_named_without_a_call(

@@ -655,6 +655,32 @@ def test_the_generators_colour_and_white_words_read_as_their_values() -> None:
             assert call.arguments == {"color_temp": int(kelvin)}, saying
 
 
+def test_the_one_device_a_request_names_exactly() -> None:
+    from home_llm_core.home_format.relevance import named_alone
+
+    home = Home(
+        (
+            *_FLOORS_HOME.entities,
+            Entity("scene.reading", "Reading", "2026-11-26T20:00:00", {}),
+            Entity("light.reading_study", "Reading Lamp", "off", {}, "Study"),
+            Entity("light.reading_den", "Reading Lamp", "off", {}, "Den"),
+        )
+    )
+
+    def named(text: str) -> str | None:
+        found = named_alone(home, text)
+        return found.entity_id if found else None
+
+    assert named("turn off the landing light") == "light.landing"
+    assert named("activate reading please") == "scene.reading"
+    # A name two devices share; two clauses; two devices; a unique name inside a shared one; none.
+    assert named("turn on the pendant light") is None
+    assert named("turn on the landing light and the hall light") is None
+    assert named("the landing light next to the bedroom fan") is None
+    assert named("switch on the reading lamp") is None
+    assert named("lights on") is None
+
+
 def test_a_call_that_changes_nothing_and_the_sentence_for_it() -> None:
     from home_llm_core.home_format.confirm import already
     from home_llm_core.home_format.domains import changes_nothing

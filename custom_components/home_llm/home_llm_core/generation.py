@@ -15,6 +15,9 @@ which costs only its decoding:
 - a sentence about nothing in the home ("Turned on the Sauna." with no sauna, "Which dishwasher
   do you mean: the Desk Fan or ...?"): asked again for a sentence that says there is no such
   device ("I can't find ..."), without calls.
+A request of one clause that names one device by a name no other device has ("turn off the
+office light") leaves nothing to ask back: a question back begun about it is stopped at its first
+word ("Which") and asked again about that device, as above, without decoding the question.
 Calls on devices the request doesn't point at (home_format/relevance.py: no word of its name,
 area, floor or kind, not the speaker's area, not in the conversation) are dropped; when no call
 is left, the model is asked again with only the devices the request points at (calls on them,
@@ -32,7 +35,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .home_format import Home, ModelRequest, build_grammar, parse_reply, render_reply, validate_calls
+from .home_format import Entity, Home, ModelRequest, build_grammar, parse_reply, render_reply, validate_calls
 from .home_format.ask_back import (
     ANSWER_STARTS,
     NOT_FOUND_STARTS,
@@ -46,23 +49,41 @@ from .home_format.ask_back import (
 from .home_format.confirm import already
 from .home_format.domains import changes_nothing
 from .home_format.groups import whole_group
-from .home_format.relevance import keep_only, named_without_call
+from .home_format.relevance import keep_only, named_alone, named_without_call
 from .home_format.said_values import with_said_values
 from .worker_client import GenerationResult
 
 
 async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampling: Any) -> GenerationResult:
     """worker: a ModelWorker or anything with its generate(); sampling: max_tokens, temperature, ..."""
-    result = await worker.generate(request.prompt, grammar=request.grammar, stop=list(request.stop), **sampling)
     if not request.calls_only or request.grammar is None:
-        return result
-    if parse_reply(result.text).calls:
-        result = await _related_calls(worker, home, request, result, sampling)
-    if parse_reply(result.text).calls:
-        result = await _named_too(worker, home, request, _whole_group(home, request, result), sampling)
+        return await worker.generate(request.prompt, grammar=request.grammar, stop=list(request.stop), **sampling)
+    named = named_alone(home, request.text)
+    if named is not None and (named.domain == "todo" or not _callable(home, named)):
+        named = None  # a list item may hold the word; a sensor's question back stands
+    # A question back about the one device a request names exactly is asked again about that
+    # device: stopped at its first word, it costs no decoding.
+    stop = [*request.stop, _QUESTION_BACK] if named is not None else list(request.stop)
+    result = await worker.generate(request.prompt, grammar=request.grammar, stop=stop, **sampling)
+    if named is not None and not result.text.strip():
+        question = GenerationResult(f"{_QUESTION_BACK} ...", result.stats)
+        result = await _asked_again(worker, home, request, question, named, named, sampling)
     else:
-        result = await _checked_sentence(worker, home, request, result, sampling)
+        if parse_reply(result.text).calls:
+            result = await _related_calls(worker, home, request, result, sampling)
+        if parse_reply(result.text).calls:
+            result = await _named_too(worker, home, request, _whole_group(home, request, result), sampling)
+        else:
+            result = await _checked_sentence(worker, home, request, result, sampling)
     return _without_no_ops(home, _with_said(home, request, result))
+
+
+# How the data's questions back begin ("Which kitchen light do you mean: ...?").
+_QUESTION_BACK = "Which"
+
+
+def _callable(home: Home, entity: Entity) -> bool:
+    return "call ::=" in build_grammar(keep_only(home, [entity]), calls_only=True)
 
 
 async def _checked_sentence(
@@ -72,14 +93,29 @@ async def _checked_sentence(
     parsed = parse_reply(result.text)
     asked = named_device(home, parsed.sentence) or settled_device(home, parsed.sentence, request.text, request.user_area)
     device = asked or claimed_device(home, parsed.sentence)
+    if device is None and not baseless(home, parsed.sentence):
+        return result
+    return await _asked_again(worker, home, request, result, asked, device, sampling)
+
+
+async def _asked_again(
+    worker: Any,
+    home: Home,
+    request: ModelRequest,
+    result: GenerationResult,
+    asked: Entity | None,
+    device: Entity | None,
+    sampling: dict[str, Any],
+) -> GenerationResult:
+    """Asked again: about the device a question back asked about (calls on it or an answer),
+    for calls on the device of a claimed action, or (no device) for a sentence that says there
+    is no such device."""
     if device is not None:
         grammar = build_grammar(keep_only(home, [device]), calls_only=True, act=asked is None, sentence_starts=ANSWER_STARTS)
         if "call ::=" not in grammar:  # a device with no service to call (a sensor): the sentence stands
             return result
-    elif baseless(home, parsed.sentence):  # an answer then, without calls: the model found no device to act on
+    else:  # an answer then, without calls: the model found no device to act on
         grammar = build_grammar(keep_only(home, []), calls_only=True, sentence_starts=NOT_FOUND_STARTS)
-    else:
-        return result
     again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
     answer = parse_reply(again.text)
     if (

@@ -186,6 +186,29 @@ def named_without_call(home: Home, text: str, called: set[str]) -> list[Entity]:
     return missing
 
 
+def named_alone(home: Home, text: str) -> Entity | None:
+    """The device a request of one clause names word for word by a name or alias that no other
+    device has, when it names no other device ("turn off the office light"); a name inside a longer
+    one said there doesn't count ("the reading lamp" names no Reading scene)."""
+    clauses = [c for c in (_WORD.findall(c) for c in _CLAUSE_BREAK.split(text.lower())) if c]
+    if len(clauses) != 1:
+        return None
+    (clause,) = clauses
+    owners: dict[tuple[str, ...], list[Entity]] = {}
+    for entity in home.entities:
+        for name in {tuple(_WORD.findall(n.lower())) for n in (entity.name, *entity.aliases)} - {()}:
+            owners.setdefault(name, []).append(entity)
+    said = [
+        (at, at + len(name), owners[name])
+        for name in owners
+        for at in range(len(clause) - len(name) + 1)
+        if tuple(clause[at : at + len(name)]) == name
+    ]
+    outermost = [d for s, e, d in said if not any(a <= s and e <= b and b - a > e - s for a, b, _ in said)]
+    named = {entity.entity_id: entity for devices in outermost for entity in devices}
+    return next(iter(named.values())) if len(named) == 1 and all(len(d) == 1 for d in outermost) else None
+
+
 def _within(phrase: list[str], clause: list[str]) -> bool:
     return any(clause[i : i + len(phrase)] == phrase for i in range(len(clause) - len(phrase) + 1))
 
