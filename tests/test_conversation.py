@@ -497,13 +497,20 @@ async def test_a_question_back_about_a_device_named_so_is_asked_again_as_calls(
     result = await ask(hass, "turn off the bed light")
     assert result.response.speech["plain"]["speech"] == "The Bed Light is already off."
     assert "calls that change nothing" in caplog.text
+    # Only the call that changes nothing is left out, not another on the same device.
+    scripted_worker.replies = [
+        call("light.turn_off", "light.bed_light") + "\n" + call("light.turn_on", "light.bed_light", brightness=50)
+    ]
+    await ask(hass, "turn off the bed light and then set it to 50 percent")
+    assert hass.states.get("light.bed_light").state == "on"
+    await hass.services.async_call("light", "turn_off", {"entity_id": "light.bed_light"}, blocking=True)
 
     # Words that fit several devices: the question stands, nothing runs.
     scripted_worker.replies = ["Which light do you mean: the Bed Light or the Ceiling Lights?"]
     before = snapshot(hass)
     result = await ask(hass, "turn off the light")
     assert result.response.speech["plain"]["speech"] == "Which light do you mean: the Bed Light or the Ceiling Lights?"
-    assert len(scripted_worker.requests) == 15 and snapshot(hass) == before
+    assert len(scripted_worker.requests) == 16 and snapshot(hass) == before
     assert "Which" not in scripted_worker.requests[-1]["stop"]
 
 

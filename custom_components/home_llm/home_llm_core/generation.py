@@ -35,7 +35,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .home_format import Entity, Home, ModelRequest, build_grammar, parse_reply, render_reply, validate_calls
+from .home_format import (
+    Entity,
+    Home,
+    ModelCall,
+    ModelRequest,
+    ServiceCall,
+    build_grammar,
+    parse_reply,
+    render_reply,
+    validate_calls,
+)
 from .home_format.ask_back import (
     ANSWER_STARTS,
     NOT_FOUND_STARTS,
@@ -183,11 +193,15 @@ def _with_said(home: Home, request: ModelRequest, result: GenerationResult) -> G
 def _without_no_ops(home: Home, result: GenerationResult) -> GenerationResult:
     """The reply without calls that would change nothing ("turn off" on an off light): with none
     left, the sentence that says the device is already so, as a refusal would."""
-    calls = parse_reply(result.text).calls
-    valid, _ = validate_calls(home, calls)
-    idle = {c.entity_id for c in valid if (e := home.get(c.entity_id)) is not None and changes_nothing(e, c)}
+    kept: list[ModelCall] = []
+    idle: list[ServiceCall] = []
+    for call in parse_reply(result.text).calls:
+        valid, _ = validate_calls(home, [call])
+        if valid and (entity := home.get(valid[0].entity_id)) is not None and changes_nothing(entity, valid[0]):
+            idle.append(valid[0])
+        else:
+            kept.append(call)  # invalid ones too: validation refuses them with its reason
     if not idle:
         return result
-    kept = [c for c in calls if (home.get(c.target) is None or c.target not in idle)]
-    text = render_reply("", kept, calls_only=True) if kept else already(home, [c for c in valid if c.entity_id in idle])
+    text = render_reply("", kept, calls_only=True) if kept else already(home, idle)
     return GenerationResult(text, {**result.stats, "no_op_calls": result.text})
