@@ -753,7 +753,8 @@ async def test_command_through_ollama(hass: HomeAssistant, demo_home: None, scri
     (sent,) = scripted.bodies("/api/generate")
     assert sent["model"] == "llama3" and sent["raw"] is True and sent["stream"] is False
     assert sent["options"]["num_predict"] == BUNDLED_AGENT_OPTIONS[CONF_MAX_TOKENS]
-    assert sent["options"]["stop"] == list(stop_strings("chatml"))
+    # The request names one device exactly: a question back stops at its first word there too.
+    assert sent["options"]["stop"] == [*stop_strings("chatml"), "Which"]
     assert sent["options"]["num_ctx"] == 4096
     assert sent["prompt"].startswith("<|im_start|>system\n") and sent["prompt"].endswith("<|im_start|>assistant\n")
     assert "turn on the bed light" in sent["prompt"]
