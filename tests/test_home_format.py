@@ -623,10 +623,12 @@ def test_a_said_percentage_turns_a_call_into_its_domains_setter() -> None:
         {"position": 30},
     )
     assert said("put the desk fan on full", "fan.turn_on", "fan.desk") == ("fan.set_percentage", {"percentage": 100})
-    assert said("turn the tv volume up to 40", "media_player.volume_up", "media_player.tv") == (
+    assert said("turn the tv volume up to 40 percent", "media_player.volume_up", "media_player.tv") == (
         "media_player.volume_set",
         {"volume": 40},
     )
+    assert said("move the blinds to 30", "cover.open_cover", "cover.blinds") == ("cover.set_cover_position", {"position": 30})
+    assert said("turn on the tv at 7", "media_player.turn_on", "media_player.tv") == ("media_player.turn_on", {})
     # Left alone: a cover's own endpoint, a cover that reports no position, a change by an
     # amount, a service that isn't one to set.
     assert said("open the blinds to 100 percent", "cover.open_cover", "cover.blinds") == ("cover.open_cover", {})

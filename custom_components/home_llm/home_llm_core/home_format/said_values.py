@@ -141,7 +141,7 @@ def _with_values(call: ModelCall, clause: _Clause, entity: Entity | None) -> Mod
 
 
 # Services a said percentage turns into its domain's setter, on a device that reports the value
-# it sets: "open the blinds 30 percent", "put the fan on full", "turn the volume up to 40". The
+# it sets: "open the blinds 30 percent", "put the fan on full", "the volume up to 40 %". The
 # endpoints of a cover stay open and close.
 _SETTERS = {
     "cover": ("set_cover_position", "current_position"),
@@ -152,7 +152,8 @@ _BECOME_SETTERS = frozenset({"turn_on", "toggle", "open_cover", "close_cover", "
 
 
 def _setter_for(entity: Entity, service: str, clause: _Clause) -> str | None:
-    found = set(clause.numbers.get("percent", []) or clause.numbers.get("after_to", []))
+    # Marked as a percentage, or for a cover after "to": "move it to 30"; "turn on the tv at 7" is no volume.
+    found = set(clause.numbers.get("percent", []) or (clause.numbers.get("after_to", []) if entity.domain == "cover" else []))
     setter, reported = _SETTERS.get(entity.domain, (None, None))
     if setter is None or reported not in entity.attributes or service not in _BECOME_SETTERS or len(found) != 1:
         return None
