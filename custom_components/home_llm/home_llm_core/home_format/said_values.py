@@ -17,7 +17,7 @@ the value against the device.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -264,25 +264,37 @@ def _without_names(part: list[Any], names: list[list[str]]) -> list[Any]:
     return out
 
 
+def _merged(items: list[Any], read: Callable[[list[Any], int], tuple[Any, int]]) -> list[Any]:
+    """The items with each run that `read` makes one value of (it returns the value, or None,
+    and where the run ends) replaced by that value."""
+    out: list[Any] = []
+    at = 0
+    while at < len(items):
+        value, end = read(items, at)
+        if value is None:
+            out.append(items[at])
+            at += 1
+        else:
+            out.append(value)
+            at = end
+    return out
+
+
 def _with_numbers(tokens: list[str]) -> list[Any]:
     """The tokens with each number, in digits or words, as one _Number ("twenty two and a
     half" -> 22.5, "twenty seven hundred" -> 2700)."""
-    out: list[Any] = []
-    at = 0
-    while at < len(tokens):
-        value, end = _number_at(tokens, at)
-        if value is None:
-            out.append(tokens[at])
-            at += 1
-            continue
-        spelled = not tokens[at][0].isdigit()
-        if tokens[end : end + 3] == ["and", "a", "half"]:
-            value, end = value + 0.5, end + 3
-        elif tokens[end : end + 1] == ["point"] and end + 1 < len(tokens) and tokens[end + 1] in _ONES:
-            value, end = value + _ONES[tokens[end + 1]] / 10, end + 2
-        out.append(_Number(value, spelled))
-        at = end
-    return out
+    return _merged(tokens, _number_run)
+
+
+def _number_run(tokens: list[str], at: int) -> tuple[_Number | None, int]:
+    value, end = _number_at(tokens, at)
+    if value is None:
+        return None, at
+    if tokens[end : end + 3] == ["and", "a", "half"]:
+        value, end = value + 0.5, end + 3
+    elif tokens[end : end + 1] == ["point"] and end + 1 < len(tokens) and tokens[end + 1] in _ONES:
+        value, end = value + _ONES[tokens[end + 1]] / 10, end + 2
+    return _Number(value, spelled=not tokens[at][0].isdigit()), end
 
 
 def _number_at(tokens: list[str], at: int) -> tuple[float | None, int]:
@@ -312,23 +324,20 @@ def _is_number_word(tokens: list[str], at: int) -> bool:
 def _with_durations(items: list[Any]) -> list[Any]:
     """Amounts of time as one _Duration each: "1 hour and 15 minutes", "a minute and a half",
     "half an hour", "a quarter of an hour"."""
-    out: list[Any] = []
-    at = 0
-    while at < len(items):
-        seconds, end = _duration_at(items, at)
-        if seconds is None:
-            out.append(items[at])
-            at += 1
-            continue
-        while end < len(items):  # "... and 15 minutes", "... 30 seconds"
-            skip = 1 if items[end] == "and" else 0
-            more, after = _duration_at(items, end + skip)
-            if more is None:
-                break
-            seconds, end = seconds + more, after
-        out.append(_Duration(round(seconds)))
-        at = end
-    return out
+    return _merged(items, _duration_run)
+
+
+def _duration_run(items: list[Any], at: int) -> tuple[_Duration | None, int]:
+    seconds, end = _duration_at(items, at)
+    if seconds is None:
+        return None, at
+    while end < len(items):  # "... and 15 minutes", "... 30 seconds"
+        skip = 1 if items[end] == "and" else 0
+        more, after = _duration_at(items, end + skip)
+        if more is None:
+            break
+        seconds, end = seconds + more, after
+    return _Duration(round(seconds)), end
 
 
 def _duration_at(items: list[Any], at: int) -> tuple[float | None, int]:
