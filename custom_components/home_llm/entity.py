@@ -76,6 +76,25 @@ class Outcome:
     reply: str
 
 
+# What the agent did with the model's first reply (generation.py's stats key -> the log's words).
+_RULE_LOGS = {
+    "instead_of_calls": (
+        ", which the home doesn't warrant (a question back about a device named exactly or one the place "
+        "settles, an action claimed without its call, or a sentence about nothing in the home); asked again: %r"
+    ),
+    "unrelated_calls": (
+        ", with calls on devices the request doesn't point at by name, area or kind; those are not run "
+        "(the reply without them, or asked again over the devices it names): %r"
+    ),
+    "group_calls": " for a command on a group in a place; it runs on every member there not in that state yet: %r",
+    "said_values": (
+        "; the values the request says in words (colours, whites, percentages, degrees, durations, list items) "
+        "replace its own: %r"
+    ),
+    "no_op_calls": "; calls that change nothing (the device is already in that state) are not run: %r",
+}
+
+
 class HomeLLMEntity(Entity):
     """An entity of one Home LLM subentry, on the model of its config entry."""
 
@@ -243,40 +262,9 @@ class HomeLLMEntity(Entity):
             self._update_failing_issue()
             raise _generation_failed(err) from err
         self._update_failing_issue()
-        if "instead_of_calls" in result.stats:
-            LOGGER.info(
-                "The model wrote %r, which the home doesn't warrant (a question back about a device named "
-                "exactly or one the place settles, an action claimed without its call, or a sentence about "
-                "nothing in the home); asked again: %r",
-                result.stats["instead_of_calls"],
-                result.text,
-            )
-        if "unrelated_calls" in result.stats:
-            LOGGER.info(
-                "The model wrote %r, with calls on devices the request doesn't point at by name, area or kind; "
-                "those are not run (the reply without them, or asked again over the devices it names): %r",
-                result.stats["unrelated_calls"],
-                result.text,
-            )
-        if "group_calls" in result.stats:
-            LOGGER.info(
-                "The model wrote %r for a command on a group in a place; it runs on every member there not in that state yet: %r",
-                result.stats["group_calls"],
-                result.text,
-            )
-        if "said_values" in result.stats:
-            LOGGER.info(
-                "The model wrote %r; the values the request says in words (colours, whites, percentages, degrees, "
-                "durations, list items) replace its own: %r",
-                result.stats["said_values"],
-                result.text,
-            )
-        if "no_op_calls" in result.stats:
-            LOGGER.info(
-                "The model wrote %r; calls that change nothing (the device is already in that state) are not run: %r",
-                result.stats["no_op_calls"],
-                result.text,
-            )
+        for key, what in _RULE_LOGS.items():
+            if key in result.stats:
+                LOGGER.info("The model wrote %r" + what, result.stats[key], result.text)
         LOGGER.debug("Model output (%s): %r", result.stats, result.text)
         return result
 
