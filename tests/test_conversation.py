@@ -587,7 +587,7 @@ async def test_values_the_request_says_in_words_replace_the_models(
     await ask(hass, "make the bed light coral")
     rgb = hass.states.get("light.bed_light").attributes["rgb_color"]
     assert max(abs(a - b) for a, b in zip(rgb, (255, 127, 80), strict=True)) <= 3
-    assert "the values the request says in words" in caplog.text
+    assert "the values and actions the request says in words" in caplog.text
 
     scripted_worker.replies = [call("climate.set_temperature", "climate.hvac", temperature=22)]
     await ask(hass, "set the hvac to twenty two and a half degrees")

@@ -527,6 +527,8 @@ _VALUES_HOME = Home(
         # Numbers in words, with or without their unit.
         ("put the reading lamp at eighty percent", {"brightness": 84}, {"brightness": 80}),
         ("set the reading lamp to 30", {}, {"brightness": 30}),
+        # A number said twice over (a speech-recognition slip) is two numbers, so the model's stands.
+        ("set the reading lamp to eighty eighty five percent", {"brightness": 85}, {"brightness": 85}),
         ("hold the mini split at twenty two and a half degrees", {"temperature": 22}, {"temperature": 22.5}),
         ("mini split to seventy-one", {"temperature": 17}, {"temperature": 71}),
         ("set the tv volume to thirty percent", {"volume": 3}, {"volume": 30}),
@@ -638,6 +640,77 @@ def test_a_said_percentage_turns_a_call_into_its_domains_setter() -> None:
         {},
     )
     assert said("turn off the desk fan at half", "fan.turn_off", "fan.desk") == ("fan.turn_off", {})
+
+
+_ACTIONS_HOME = Home(
+    (
+        Entity("media_player.tv", "TV", "playing", {"volume_level": 0.2}, "Lounge"),
+        Entity("vacuum.robot", "Robot Vacuum", "cleaning", {}, "Hall"),
+        Entity("lawn_mower.mower", "Mower", "mowing", {}, "Garden"),
+        Entity("alarm_control_panel.house", "House Alarm", "disarmed", {}, None),
+        Entity("fan.desk", "Desk Fan", "on", {"percentage": 50}, "Study"),
+        Entity("cover.blind", "Roman Blind", "open", {"current_position": 100}, "Study"),
+        Entity("humidifier.bedroom", "Master Bedroom Humidifier", "on", {}, "Master Bedroom"),
+        Entity("light.lamp", "Lamp", "on", {}, "Master Bedroom"),
+        Entity("light.porch", "Porch Light", "on", {}, "Porch"),
+        # Reports no volume control: a said "mute" can't make it volume_mute.
+        Entity("media_player.radio", "Radio", "playing", {"supported_features": 1}, "Kitchen"),
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "expected"),
+    [
+        ("pause the tv", ("media_player.media_play_pause", "media_player.tv", {}), ("media_player.media_pause", {})),
+        ("skip this song on the tv", ("media_player.volume_up", "media_player.tv", {}), ("media_player.media_next_track", {})),
+        ("mute the tv", ("media_player.volume_down", "media_player.tv", {}), ("media_player.volume_mute", {"muted": True})),
+        (
+            "a bit quieter on the tv",
+            ("media_player.volume_set", "media_player.tv", {"volume": 15}),
+            ("media_player.volume_down", {}),
+        ),
+        ("send the robot vacuum back to its dock", ("vacuum.start", "vacuum.robot", {}), ("vacuum.return_to_base", {})),
+        ("bring the mower home", ("lawn_mower.start_mowing", "lawn_mower.mower", {}), ("lawn_mower.dock", {})),
+        (
+            "arm the house alarm away",
+            ("alarm_control_panel.alarm_arm_home", "alarm_control_panel.house", {}),
+            ("alarm_control_panel.alarm_arm_away", {}),
+        ),
+        ("desk fan a bit slower", ("fan.set_percentage", "fan.desk", {"percentage": 75}), ("fan.decrease_speed", {})),
+        ("pull down the roman blind", ("cover.set_cover_position", "cover.blind", {"position": 60}), ("cover.close_cover", {})),
+        ("switch the porch light off", ("light.toggle", "light.porch", {}), ("light.turn_off", {})),
+        # A said action then a said percentage: the setter.
+        (
+            "turn the volume up to 40 percent on the tv",
+            ("media_player.volume_down", "media_player.tv", {}),
+            ("media_player.volume_set", {"volume": 40}),
+        ),
+        # Left alone: no action said, two actions said, "on" as a preposition, a number the
+        # model's setter carries, a service the device doesn't support, an action said in the
+        # clause of another device of the same room.
+        ("turn on the tv", ("media_player.media_play", "media_player.tv", {}), ("media_player.media_play", {})),
+        ("pause or stop the tv", ("media_player.media_play_pause", "media_player.tv", {}), ("media_player.media_play_pause", {})),
+        ("lights out on the porch light", ("light.turn_off", "light.porch", {}), ("light.turn_off", {})),
+        (
+            "i want the roman blind 90 open",
+            ("cover.set_cover_position", "cover.blind", {"position": 90}),
+            ("cover.set_cover_position", {"position": 90}),
+        ),
+        ("mute the radio", ("media_player.turn_off", "media_player.radio", {}), ("media_player.turn_off", {})),
+        (
+            "turn off the master bedroom humidifier and dim the lamp to 33",
+            ("light.turn_on", "light.lamp", {"brightness": 33}),
+            ("light.turn_on", {"brightness": 33}),
+        ),
+    ],
+)
+def test_an_action_the_request_says_replaces_the_models_service(text, written, expected) -> None:
+    from home_llm_core.home_format.said_values import with_said_values
+
+    service, target, arguments = written
+    (call,) = with_said_values(_ACTIONS_HOME, text, [ModelCall(service, target, arguments)])
+    assert (call.service, dict(call.arguments)) == expected
 
 
 def test_the_generators_colour_and_white_words_read_as_their_values() -> None:

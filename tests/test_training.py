@@ -353,3 +353,51 @@ print(json.dumps({
     "packed_tokens": sum(len(r["input_ids"]) for r in one), "losses": losses, "weighted": weighted,
     "unweighted": losses["llama sdpa one sliced=True"][0]}))
 """
+
+
+def test_a_sentencepiece_gguf_tokenizes_for_training_as_llama_cpp_does(tmp_path: Path) -> None:
+    """A SentencePiece vocabulary (Gemma, Llama 2, TinyLlama GGUFs) becomes the BPE that llama.cpp
+    runs on it: the highest-scoring pair merges first (here "yz" before "xy"), runs of spaces
+    and newlines are user-defined tokens matched whole, unknown characters fall back to bytes."""
+    from .gguf_writer import FLOAT32, INT32, Typed, gguf_bytes
+
+    ranked = ["yz", "xy", "bc", "ab", "ll", "he", "▁h", "llo", "▁hello", "hello", "abc", "on", "▁a", "▁on"]
+    normal = ["▁", "a", "b", "c", "e", "h", "l", "n", "o", "x", "y", "z", *ranked]
+    pieces = ["<unk>", "<s>", "</s>", *[f"<0x{b:02X}>" for b in range(256)], "\n\n", "<start_of_turn>", *normal]
+    types = [2, 3, 3, *[6] * 256, 4, 3, *[1] * len(normal)]
+    scores = [0.0] * (len(pieces) - len(normal)) + [
+        -float(ranked.index(p) if p in ranked else 100 + i) for i, p in enumerate(normal)
+    ]
+    gguf = tmp_path / "spm.gguf"
+    gguf.write_bytes(
+        gguf_bytes(
+            {
+                "general.architecture": "llama",
+                **{f"llama.{k}": v for k, v in {"context_length": 64, "embedding_length": 8, "block_count": 1}.items()},
+                **{f"llama.{k}": v for k, v in {"feed_forward_length": 16, "rope.dimension_count": 8}.items()},
+                **{"llama.attention.head_count": 1, "llama.attention.head_count_kv": 1},
+                "llama.attention.layer_norm_rms_epsilon": 1e-5,
+                "tokenizer.ggml.model": "llama",
+                "tokenizer.ggml.tokens": pieces,
+                "tokenizer.ggml.scores": Typed(FLOAT32, scores),
+                "tokenizer.ggml.token_type": Typed(INT32, types),
+                "tokenizer.ggml.bos_token_id": 1,
+                "tokenizer.ggml.eos_token_id": 2,
+                "tokenizer.ggml.unknown_token_id": 0,
+                "tokenizer.ggml.add_space_prefix": False,
+            }
+        )
+    )
+    texts = ["hello", "xyz", " hello on\n\nabcb", "<start_of_turn>abc xy", "ö on  a", "hello\n\n\nzyx"]
+    llama = _llama(model_path=str(gguf), vocab_only=True)
+    expected = [llama.tokenize(t.encode(), add_bos=False, special=True) for t in texts]
+    script = (
+        "import json, sys; from pathlib import Path; from tokenizers import Tokenizer; "
+        "from training.train import sentencepiece_as_bpe; "
+        "bare = {'version': '1.0', 'truncation': None, 'padding': None, 'post_processor': None}; "
+        "tok = Tokenizer.from_str(json.dumps(sentencepiece_as_bpe(Path(sys.argv[1]), bare, False))); "
+        "print(json.dumps([tok.encode(t, add_special_tokens=False).ids for t in json.loads(sys.argv[2])]))"
+    )
+    done = train("-c", script, gguf, json.dumps(texts))
+    assert json.loads(done.stdout) == expected
+    assert expected[1] == [pieces.index("x"), pieces.index("yz")]  # the case the merge order decides

@@ -242,7 +242,7 @@ def open_run_folder(out: Path, resume: bool, overwrite: bool, main_process: bool
 # folder once, cached by the file's hash: training then starts from exactly the weights the
 # integration runs (dequantized), so an adapter trained on it fits that very GGUF.
 
-GGUF_CACHE_VERSION = 1  # bump when gguf_to_hf changes what it writes
+GGUF_CACHE_VERSION = 2  # bump when gguf_to_hf changes what it writes
 
 
 def bundled_gguf() -> str:
@@ -289,9 +289,75 @@ def gguf_metadata(path: Path) -> dict:
         "tokenizer.ggml.eos_token_id",
         "tokenizer.ggml.padding_token_id",
         "tokenizer.ggml.unknown_token_id",
+        "tokenizer.ggml.add_space_prefix",
     )
     fields = GGUFReader(path).fields
     return {k: fields[k].contents() for k in wanted if k in fields}
+
+
+# llama.cpp's token types (gguf-py's TokenType)
+NORMAL_TOKEN, CONTROL_TOKEN, USER_DEFINED_TOKEN = 1, 3, 4
+
+
+def sentencepiece_as_bpe(gguf_path: Path, tok_json: dict, add_space_prefix: bool) -> dict:
+    """A SentencePiece vocabulary from a GGUF (Gemma, Llama 2, TinyLlama) as the BPE that llama.cpp
+    runs on it. transformers reads it as a Unigram model over the GGUF's scores, which segments
+    text differently (Gemma 3's rendered prompts came out about 1.5x as many tokens as llama.cpp's),
+    so a model would train on tokens it never sees in the worker. llama.cpp merges the adjacent pair
+    whose joined piece is in the vocabulary with the highest score; a BPE whose merges are every
+    such pair, ranked by the joined piece's score, does the same. Control tokens become special
+    added tokens and user-defined ones (Gemma's runs of newlines) plain added tokens: llama.cpp
+    matches both whole before merging."""
+    from gguf import GGUFReader
+
+    fields = GGUFReader(gguf_path).fields
+    pieces = fields["tokenizer.ggml.tokens"].contents()
+    scores = fields["tokenizer.ggml.scores"].contents()
+    types = fields["tokenizer.ggml.token_type"].contents()
+    vocab = {piece: i for i, piece in enumerate(pieces)}
+    mergeable = {piece for piece, kind in zip(pieces, types, strict=True) if kind == NORMAL_TOKEN}
+    merges = []
+    for i in sorted((i for i, kind in enumerate(types) if kind == NORMAL_TOKEN), key=lambda i: (-scores[i], i)):
+        piece = pieces[i]
+        merges += [[piece[:k], piece[k:]] for k in range(1, len(piece)) if piece[:k] in mergeable and piece[k:] in mergeable]
+    added = [
+        {
+            "id": i,
+            "content": piece,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": kind == CONTROL_TOKEN,
+        }
+        for i, (piece, kind) in enumerate(zip(pieces, types, strict=True))
+        if kind in (CONTROL_TOKEN, USER_DEFINED_TOKEN)
+    ]
+    space = [{"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]
+    decode = [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}]
+    if add_space_prefix:
+        space.insert(0, {"type": "Prepend", "prepend": "\u2581"})
+        decode.append({"type": "Strip", "content": " ", "start": 1, "stop": 0})
+    unk = fields.get("tokenizer.ggml.unknown_token_id")
+    return {
+        **tok_json,
+        "added_tokens": added,
+        "normalizer": {"type": "Sequence", "normalizers": space},
+        "pre_tokenizer": None,
+        "decoder": {"type": "Sequence", "decoders": decode},
+        "model": {
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": pieces[int(unk.contents())] if unk is not None else None,
+            "continuing_subword_prefix": None,
+            "end_of_word_suffix": None,
+            "fuse_unk": True,
+            "byte_fallback": True,
+            "ignore_merges": False,
+            "vocab": vocab,
+            "merges": merges,
+        },
+    }
 
 
 def gguf_to_hf(gguf_path: Path, folder: Path) -> None:
@@ -335,6 +401,8 @@ def gguf_to_hf(gguf_path: Path, folder: Path) -> None:
         tok_cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
         for key in ("legacy", "add_prefix_space", "model_type"):
             tok_cfg.pop(key, None)
+    if meta.get("tokenizer.ggml.model") == "llama":
+        tok_json = sentencepiece_as_bpe(gguf_path, tok_json, bool(meta.get("tokenizer.ggml.add_space_prefix", True)))
     tok_cfg["add_bos_token"] = add_bos
     tok_cfg["add_eos_token"] = False
     (folder / "tokenizer.json").write_text(json.dumps(tok_json, ensure_ascii=False))

@@ -88,8 +88,8 @@ _RULE_LOGS = {
     ),
     "group_calls": " for a command on a group in a place; it runs on every member there not in that state yet: %r",
     "said_values": (
-        "; the values the request says in words (colours, whites, percentages, degrees, durations, list items) "
-        "replace its own: %r"
+        "; the values and actions the request says in words (colours, whites, percentages, degrees, durations, "
+        "list items; pause, skip, mute, dock, arm away, ...) replace its own: %r"
     ),
     "no_op_calls": "; calls that change nothing (the device is already in that state) are not run: %r",
 }

@@ -26,7 +26,9 @@ of the group in the place it names (home_format/groups.py). A device the request
 clause of its own with no call on it ("put the security light on and colour the bedside lamp
 coral", answered with one call) gets its calls written after the others, under a grammar of
 only such devices. A value the request says outright (a colour, a white, a percentage, degrees,
-a duration, a list item: home_format/said_values.py) replaces the model's reading of it. Last,
+a duration, a list item: home_format/said_values.py) replaces the model's reading of it, and an
+action it says for the device's kind ("pause", "skip this song", "send it home") the model's
+service. Last,
 calls that would change nothing (turn off an off light) don't run; with
 none left the reply says the device is already so.
 """

@@ -10,8 +10,11 @@ when it is the clause's one number; in a clause that asks for a change by an amo
 degrees", "a bit brighter") only a number after "to" or "at" counts. A percentage said for a
 cover, fan or media player whose call takes none ("close the blinds halfway", "put the fan on
 full") makes the call its domain's setter (set_cover_position, set_percentage, volume_set) where
-the device reports that value. The model still decides which device, and validation still checks
-the value against the device.
+the device reports that value. An action said in so many words for the call's kind of device
+("pause the tv", "skip this song", "send the mower home", "arm it away", "mute") makes the call
+that service: a small model mixes up a domain's many similar services (media_play_pause for
+"pause"). The model still decides which device, and validation still checks the value and the
+service against the device.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .domains import ARGUMENTS, DOMAINS
 from .home import Entity, Home
 from .relevance import words
 from .reply import ModelCall
+from .validation import validate_calls
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+|[%°,]")
 _UNDER_TWENTY = (
@@ -49,6 +53,59 @@ _BY_AN_AMOUNT = frozenset(
     | {"darker", "louder", "quieter", "raise", "increase", "decrease", "bump", "nudge"}
 )
 _BRIGHTNESS_WORDS = _BY_AN_AMOUNT | {"dim", "bright", "brightness", "full", "half", "max", "maximum", "minimum", "lowest"}
+# Actions said in words, per kind of device: phrase -> (service, its arguments). A clause that
+# says one of them (longest phrase first) gets that service on a device of that kind. English.
+_ACTIONS: dict[str, dict[str, tuple[str, dict[str, Any]]]] = {
+    "media_player": {
+        **dict.fromkeys(("play pause", "play or pause"), ("media_play_pause", {})),
+        **dict.fromkeys(("pause", "paused"), ("media_pause", {})),
+        **dict.fromkeys(("resume", "unpause", "play again", "playing again", "continue playing"), ("media_play", {})),
+        **dict.fromkeys(("stop", "stop playing", "stop the music"), ("media_stop", {})),
+        **dict.fromkeys(("next track", "next song", "skip", "skip this song", "skip this track"), ("media_next_track", {})),
+        **dict.fromkeys(
+            ("previous track", "previous song", "last track", "last song", "go back a track", "go back a song"),
+            ("media_previous_track", {}),
+        ),
+        **dict.fromkeys(("mute", "muted"), ("volume_mute", {"muted": True})),
+        **dict.fromkeys(("unmute", "unmuted"), ("volume_mute", {"muted": False})),
+        **dict.fromkeys(("louder", "volume up", "turn up the volume", "turn the volume up"), ("volume_up", {})),
+        **dict.fromkeys(
+            ("quieter", "softer", "volume down", "turn down the volume", "turn the volume down"), ("volume_down", {})
+        ),
+    },
+    "vacuum": {
+        **dict.fromkeys(("start", "start cleaning", "clean"), ("start", {})),
+        **dict.fromkeys(("pause",), ("pause", {})),
+        **dict.fromkeys(("stop",), ("stop", {})),
+        **dict.fromkeys(("dock", "home", "base", "charger", "to charge"), ("return_to_base", {})),
+    },
+    "lawn_mower": {
+        **dict.fromkeys(("start", "start mowing", "mow"), ("start_mowing", {})),
+        **dict.fromkeys(("pause",), ("pause", {})),
+        **dict.fromkeys(("dock", "home", "base", "charger", "to charge"), ("dock", {})),
+    },
+    "alarm_control_panel": {
+        **dict.fromkeys(("disarm",), ("alarm_disarm", {})),
+        **dict.fromkeys(("away", "arm away"), ("alarm_arm_away", {})),
+        **dict.fromkeys(("arm home", "home mode", "stay", "arm stay"), ("alarm_arm_home", {})),
+    },
+    "fan": {
+        **dict.fromkeys(("faster", "speed up"), ("increase_speed", {})),
+        **dict.fromkeys(("slower", "slow down"), ("decrease_speed", {})),
+    },
+    "cover": {
+        **dict.fromkeys(("open", "raise", "pull up", "roll up"), ("open_cover", {})),
+        **dict.fromkeys(("close", "shut", "lower", "pull down", "roll down"), ("close_cover", {})),
+        **dict.fromkeys(("stop",), ("stop_cover", {})),
+    },
+}
+# On or off, for a call that switches a device (turn_on, turn_off, toggle) the other way or
+# either way. A lone "on" is too often a preposition ("lights out on the porch").
+_SWITCHES = {"turn_on", "turn_off", "toggle"}
+_ON_OFF_ACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    **dict.fromkeys(("turn on", "switch on", "power on"), ("turn_on", {})),
+    **dict.fromkeys(("off", "shut down", "shut off"), ("turn_off", {})),
+}
 _PHRASES = sorted(
     [(name, ("colour", name)) for name in COLORS]
     + [(word, ("colour", name)) for word, name in COLOR_SYNONYMS.items()]
@@ -78,34 +135,38 @@ class _Clause:
     whites: set[int] = field(default_factory=set)
     durations: set[int] = field(default_factory=set)
     says_brightness: bool = False  # a number, or a word about brightness outside a colour's name
+    actions: dict[str, list[str]] = field(default_factory=dict)  # kind of device or "switch" -> action phrases said
 
 
 def with_said_values(home: Home, text: str, calls: Sequence[ModelCall]) -> list[ModelCall]:
     """The calls, each with the values its clause of the request says in place of the model's."""
     clauses = _clauses(home, text)
-    if not clauses:
-        return list(calls)
-    return [
-        _with_values(call, clause, home.get(call.target)) if (clause := _clause_of(home, call, clauses)) else call
-        for call in calls
-    ]
+    out = []
+    for call in calls:
+        entity = home.get(call.target)
+        # An action only from the clause that names the device itself: "turn off the bedroom
+        # humidifier and dim the lamp to 33" says nothing about turning off the bedroom's lamp.
+        if entity is not None and entity.domain in DOMAINS and (named := _clause_of(home, entity, clauses, by_name=True)):
+            call = _as_said_action(home, call, named, entity)
+        clause = _clause_of(home, entity, clauses)
+        out.append(_with_values(call, clause, entity) if clause else call)
+    return out
 
 
-def _clause_of(home: Home, call: ModelCall, clauses: list[_Clause]) -> _Clause | None:
+def _clause_of(home: Home, entity: Entity | None, clauses: list[_Clause], by_name: bool = False) -> _Clause | None:
     if len(clauses) == 1:
         return clauses[0]
-    entity = home.get(call.target)
-    if entity is None:
+    if entity is None or not clauses:
         return None
-    own = _entity_words(home, entity)
+    own = _entity_words(home, entity, by_name)
     scores = [len(clause.words & own) for clause in clauses]
     best = max(scores)
     return clauses[scores.index(best)] if best and scores.count(best) == 1 else None
 
 
-def _entity_words(home: Home, entity: Entity) -> set[str]:
+def _entity_words(home: Home, entity: Entity, by_name: bool = False) -> set[str]:
     object_id = entity.entity_id.split(".", 1)[1].replace("_", " ")
-    area = entity.area or ""
+    area = "" if by_name else entity.area or ""
     return words(" ".join((entity.name, object_id, *entity.aliases, area, home.floors.get(area, ""))))
 
 
@@ -138,6 +199,28 @@ def _with_values(call: ModelCall, clause: _Clause, entity: Entity | None) -> Mod
         if (clause.colours or whites) and not clause.says_brightness:
             args.pop("brightness", None)  # "the lamp at neutral": the model's brightness is its own idea
     return call if args == call.arguments else replace(call, arguments=args)
+
+
+def _as_said_action(home: Home, call: ModelCall, clause: _Clause, entity: Entity) -> ModelCall:
+    """The call as the one action its clause says for its kind of device, where the device takes it."""
+    if call.service.partition(".")[2] in _SWITCHES and {"turn_on", "turn_off"} <= DOMAINS[entity.domain].services.keys():
+        kind, actions = "switch", _ON_OFF_ACTIONS
+    else:
+        kind, actions = entity.domain, _ACTIONS.get(entity.domain, {})
+    if len(clause.actions.get(kind, ())) != 1:
+        return call
+    service, arguments = actions[clause.actions[kind][0]]
+    takes = DOMAINS[entity.domain].services[service]
+    if any(k not in takes for k in call.arguments) and clause.numbers:
+        return call  # "the screen 90 open": the model's setter carries the number said
+    said = replace(
+        call,
+        service=f"{entity.domain}.{service}",
+        arguments={**{k: v for k, v in call.arguments.items() if k in takes}, **arguments},
+    )
+    if said == call or not validate_calls(home, [said])[0]:
+        return call
+    return said
 
 
 # Services a said percentage turns into its domain's setter, on a device that reports the value
@@ -245,10 +328,25 @@ def _read(part: list[Any], names: list[list[str]]) -> _Clause:
                 clause.colours.add(str(value))
             else:
                 clause.whites.add(int(value))
+    for kind, actions in (*_ACTIONS.items(), ("switch", _ON_OFF_ACTIONS)):
+        _read_actions(clause, kind, actions)
     clause.says_brightness = bool(
         clause.numbers.get("percent") or clause.numbers.get("plain") or _BRIGHTNESS_WORDS & set(said.split())
     )
     return clause
+
+
+def _read_actions(clause: _Clause, kind: str, actions: dict[str, tuple[str, dict[str, Any]]]) -> None:
+    """The clause's phrases for one kind of device's actions (or for switching), one per distinct action."""
+    said = " " + " ".join(clause.text) + " "
+    found: dict[tuple[str, bool], str] = {}
+    for phrase in sorted(actions, key=lambda p: -len(p.split())):
+        if f" {phrase} " in said:
+            said = said.replace(f" {phrase} ", " | ")
+            service, arguments = actions[phrase]
+            found.setdefault((service, bool(arguments.get("muted"))), phrase)
+    if found:
+        clause.actions[kind] = list(found.values())
 
 
 def _without_names(part: list[Any], names: list[list[str]]) -> list[Any]:
@@ -304,6 +402,9 @@ def _number_at(tokens: list[str], at: int) -> tuple[float | None, int]:
     while end < len(tokens):
         word = tokens[end]
         if word in _TENS or word in _ONES:
+            tens_and_ones = current % 100
+            if tens_and_ones and (word in _TENS or tens_and_ones % 10 or tens_and_ones < 20):
+                break  # "eighty eighty five", "seventy-five seventy-five": a word said twice, not one number
             current += _TENS.get(word, _ONES.get(word, 0))
         elif word == "hundred" and end > at:
             current *= 100
