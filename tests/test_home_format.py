@@ -74,6 +74,19 @@ def test_parser_tolerates_real_model_output(raw: str, expected_targets: list[str
     assert [c.target for c in parse_reply(raw).calls] == expected_targets
 
 
+def test_a_sentence_that_loops_ends_before_its_first_repeat() -> None:
+    looping = (
+        "I can switch devices on and off, dim lights, open and close the blinds, set the thermostat, "
+        "open and close the blinds, open and close the mirror, open and close the mirror, open and"
+    )
+    assert parse_reply(looping).sentence == (
+        "I can switch devices on and off, dim lights, open and close the blinds, set the thermostat."
+    )
+    # A list that names each thing once is left as it is.
+    listed = "The Kitchen Light, the Office Light and the Porch Light are on."
+    assert parse_reply(listed).sentence == listed
+
+
 def test_malformed_json_is_a_problem_not_a_call() -> None:
     parsed = parse_reply('on it\n```homeassistant\n{"service": "light.turn_on", "target_device": \n```')
     assert parsed.calls == []

@@ -89,7 +89,21 @@ def parse_reply(text: str) -> ParsedReply:
                 problems.append(candidate)
             else:
                 calls.extend(parsed)
-    return ParsedReply(" ".join(sentence), calls, problems)
+    return ParsedReply(_without_repeats(" ".join(sentence)), calls, problems)
+
+
+def _without_repeats(sentence: str) -> str:
+    """The sentence up to the first clause it says again: a small model that starts listing
+    ("I can switch devices on and off, dim lights, open and close the blinds, open and close the
+    blinds, ...") can loop until the token limit, and nobody wants to hear the loop."""
+    clauses = sentence.split(", ")
+    seen: set[str] = set()
+    for at, clause in enumerate(clauses):
+        key = clause.strip(" .").lower()
+        if key in seen:
+            return ", ".join(clauses[:at]).rstrip(" ,.") + "."
+        seen.add(key)
+    return sentence
 
 
 _BETWEEN_OBJECTS = re.compile(r"\}\s*,?\s*\{")
