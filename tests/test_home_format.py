@@ -141,6 +141,14 @@ def test_service_without_domain_and_target_by_name() -> None:
     assert [c.as_dict() for c in valid] == [{"service": "lock.unlock", "entity_id": "lock.front_door", "data": {}}]
 
 
+def test_the_same_call_written_twice_runs_once() -> None:
+    # Also when the model names the device differently the second time.
+    toggle = ModelCall("light.toggle", "light.kitchen")
+    dim = ModelCall("light.turn_on", "light.kitchen", {"brightness": 40})
+    valid, _ = validate_calls(FIXTURE_HOME, [toggle, dim, ModelCall("light.toggle", "Kitchen Light"), dim])
+    assert [(c.name, c.entity_id) for c in valid] == [("light.toggle", "light.kitchen"), ("light.turn_on", "light.kitchen")]
+
+
 def test_to_model_call_inverts_validation() -> None:
     home = Home((Entity("media_player.tv", "TV", "on"), *FIXTURE_HOME.entities[1:]))
     for call in [

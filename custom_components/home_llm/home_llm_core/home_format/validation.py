@@ -32,9 +32,12 @@ def validate_calls(home: Home, calls: list[ModelCall]) -> tuple[list[ServiceCall
     rejected: list[Rejection] = []
     for call in calls:
         try:
-            valid.append(validate_call(home, call))
+            checked = validate_call(home, call)
         except _Invalid as err:
             rejected.append(Rejection(call, str(err)))
+            continue
+        if checked not in valid:  # the same call written twice runs once (twice would undo a toggle)
+            valid.append(checked)
     return valid, rejected
 
 
