@@ -720,6 +720,11 @@ _ACTIONS_HOME = Home(
         ),
         ("mute the radio", ("media_player.turn_off", "media_player.radio", {}), ("media_player.turn_off", {})),
         (
+            "turn off the lamp and then set it to 50 percent",
+            ("light.turn_on", "light.lamp", {"brightness": 50}),
+            ("light.turn_on", {"brightness": 50}),
+        ),
+        (
             "turn off the master bedroom humidifier and dim the lamp to 33",
             ("light.turn_on", "light.lamp", {"brightness": 33}),
             ("light.turn_on", {"brightness": 33}),

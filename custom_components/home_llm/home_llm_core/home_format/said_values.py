@@ -204,6 +204,8 @@ def _with_values(call: ModelCall, clause: _Clause, entity: Entity | None) -> Mod
 def _as_said_action(home: Home, call: ModelCall, clause: _Clause, entity: Entity) -> ModelCall:
     """The call as the one action its clause says for its kind of device, where the device takes it."""
     if call.service.partition(".")[2] in _SWITCHES and {"turn_on", "turn_off"} <= DOMAINS[entity.domain].services.keys():
+        if call.arguments:
+            return call  # "turn off the bed light and then set it to 50 percent": the 50 is the other clause's
         kind, actions = "switch", _ON_OFF_ACTIONS
     else:
         kind, actions = entity.domain, _ACTIONS.get(entity.domain, {})
