@@ -295,10 +295,6 @@ def gguf_metadata(path: Path) -> dict:
     return {k: fields[k].contents() for k in wanted if k in fields}
 
 
-# llama.cpp's token types (gguf-py's TokenType)
-NORMAL_TOKEN, CONTROL_TOKEN, USER_DEFINED_TOKEN = 1, 3, 4
-
-
 def sentencepiece_as_bpe(gguf_path: Path, tok_json: dict, add_space_prefix: bool) -> dict:
     """A SentencePiece vocabulary from a GGUF (Gemma, Llama 2, TinyLlama) as the BPE that llama.cpp
     runs on it. transformers reads it as a Unigram model over the GGUF's scores, which segments
@@ -308,16 +304,16 @@ def sentencepiece_as_bpe(gguf_path: Path, tok_json: dict, add_space_prefix: bool
     such pair, ranked by the joined piece's score, does the same. Control tokens become special
     added tokens and user-defined ones (Gemma's runs of newlines) plain added tokens: llama.cpp
     matches both whole before merging."""
-    from gguf import GGUFReader
+    from gguf import GGUFReader, TokenType
 
     fields = GGUFReader(gguf_path).fields
     pieces = fields["tokenizer.ggml.tokens"].contents()
     scores = fields["tokenizer.ggml.scores"].contents()
     types = fields["tokenizer.ggml.token_type"].contents()
     vocab = {piece: i for i, piece in enumerate(pieces)}
-    mergeable = {piece for piece, kind in zip(pieces, types, strict=True) if kind == NORMAL_TOKEN}
+    mergeable = {piece for piece, kind in zip(pieces, types, strict=True) if kind == TokenType.NORMAL}
     merges = []
-    for i in sorted((i for i, kind in enumerate(types) if kind == NORMAL_TOKEN), key=lambda i: (-scores[i], i)):
+    for i in sorted((i for i, kind in enumerate(types) if kind == TokenType.NORMAL), key=lambda i: (-scores[i], i)):
         piece = pieces[i]
         merges += [[piece[:k], piece[k:]] for k in range(1, len(piece)) if piece[:k] in mergeable and piece[k:] in mergeable]
     added = [
@@ -328,10 +324,10 @@ def sentencepiece_as_bpe(gguf_path: Path, tok_json: dict, add_space_prefix: bool
             "lstrip": False,
             "rstrip": False,
             "normalized": False,
-            "special": kind == CONTROL_TOKEN,
+            "special": kind == TokenType.CONTROL,
         }
         for i, (piece, kind) in enumerate(zip(pieces, types, strict=True))
-        if kind in (CONTROL_TOKEN, USER_DEFINED_TOKEN)
+        if kind in (TokenType.CONTROL, TokenType.USER_DEFINED)
     ]
     space = [{"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]
     decode = [{"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"}]
