@@ -499,7 +499,8 @@ async def add_home_llm(ha: HA) -> bool:
     entries = await ha.call("GET", f"/api/config/config_entries/entry?domain={DOMAIN}")
     if entries:
         return True
-    say("adding Home LLM (config flow: bundled model)")
+    model = os.environ.get("HOME_LLM_DEMO_MODEL", "bundled")  # or home_llm_270m: Home LLM 270M
+    say(f"adding Home LLM (config flow: {model})")
     status, result = await ha.request(
         "POST",
         "/api/config/config_entries/flow",
@@ -531,12 +532,12 @@ async def add_home_llm(ha: HA) -> bool:
             options = result.get("menu_options") or []
             if isinstance(options, dict):
                 options = list(options)
-            if "bundled" in options:
-                user_input = {"next_step_id": "bundled"}
+            if model in options:
+                user_input = {"next_step_id": model}
             elif len(options) == 1:
                 user_input = {"next_step_id": options[0]}
             else:
-                raise SetupError(f"{DOMAIN} config flow menu {step!r} offers {options}; scripts/demo only knows 'bundled'")
+                raise SetupError(f"{DOMAIN} config flow menu {step!r} offers {options}, not {model!r} (HOME_LLM_DEMO_MODEL)")
         elif kind == "form":
             if result.get("errors"):
                 raise SetupError(

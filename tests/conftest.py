@@ -3,13 +3,14 @@ demo devices, and Home LLM set up on the real bundled model or a scripted stand-
 
 from __future__ import annotations
 
+import shutil
 from unittest.mock import AsyncMock, patch
 
 import pytest
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, get_test_config_dir
 
 from custom_components.home_llm.const import CONF_MODEL_SOURCE, DEFAULT_AGENT_OPTIONS, DOMAIN, SOURCE_BUNDLED
 from home_llm_core.defaults import BUNDLED_MODEL_TITLE
@@ -39,6 +40,8 @@ def merge_only_where_tested(request):
     marked `merges` run base + adapter, as with the option off."""
     if request.node.get_closest_marker("merges"):
         yield
+        # Made under the test config folder, which every test shares: 100+ MB each, not kept.
+        shutil.rmtree(get_test_config_dir("home_llm", "merged"), ignore_errors=True)
         return
     with patch("custom_components.home_llm.async_merged_model", AsyncMock(return_value=None)):
         yield

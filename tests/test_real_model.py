@@ -1,13 +1,14 @@
-"""The whole path with the real llama.cpp worker process and the shipped model (the bundled
-SmolLM2-135M-Instruct GGUF with Home LLM's LoRA adapter): prompt -> grammar-constrained
-generation -> validated call -> state change; and a worker killed mid-request, which Home
-Assistant must survive."""
+"""The whole path with the real llama.cpp worker process and the shipped models (Home LLM 135M:
+the bundled SmolLM2-135M-Instruct GGUF with our LoRA adapter; 270M: Gemma 3 270M with its own):
+prompt -> grammar-constrained generation -> validated call -> state change; and a worker killed
+mid-request, which Home Assistant must survive."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+from pathlib import Path
 
 import pytest
 from homeassistant.components import conversation
@@ -19,8 +20,16 @@ from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 
-from custom_components.home_llm.const import BUNDLED_AGENT_OPTIONS, CONF_CONTEXT_LENGTH, CONF_TEMPERATURE
-from home_llm_core.defaults import BUNDLED_ADAPTER_FILE
+from custom_components.home_llm.const import (
+    BUNDLED_AGENT_OPTIONS,
+    CONF_BUNDLED_MODEL,
+    CONF_CONTEXT_LENGTH,
+    CONF_MODEL_PATH,
+    CONF_MODEL_SOURCE,
+    CONF_TEMPERATURE,
+    SOURCE_BUNDLED,
+)
+from home_llm_core.defaults import BUNDLED_270M, BUNDLED_ADAPTER_FILE, assemble_270m_base
 
 from .conftest import AGENT_ID, home_llm_entry
 
@@ -28,11 +37,14 @@ from .conftest import AGENT_ID, home_llm_entry
 EXPOSED = {"light.bed_light", "cover.garage_door"}
 
 
-async def _setup_real_agent(hass: HomeAssistant, **options: object):
+async def _setup_real_agent(hass: HomeAssistant, data: dict | None = None, **options: object):
+    """Home LLM 135M (or the bundled model that data names) with a new agent."""
     for state in hass.states.async_all():
         async_expose_entity(hass, conversation.DOMAIN, state.entity_id, state.entity_id in EXPOSED)
-    entry = home_llm_entry(**{**BUNDLED_AGENT_OPTIONS, **options})  # a new agent of the bundled model
+    entry = home_llm_entry(**{**BUNDLED_AGENT_OPTIONS, **options})
     entry.add_to_hass(hass)
+    if data:
+        hass.config_entries.async_update_entry(entry, data=data)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     return entry
@@ -43,9 +55,15 @@ async def _ask(hass: HomeAssistant, text: str):
 
 
 @pytest.mark.merges  # the file set-up makes from base and adapter, as a user runs it
-async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home: None) -> None:
+@pytest.mark.parametrize("model", ["135m", BUNDLED_270M])
+async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home: None, model: str, tmp_path: Path) -> None:
+    """Each bundled model: Home LLM 135M, and 270M on its base joined from its packages."""
+    data = None
+    if model == BUNDLED_270M:
+        base = await hass.async_add_executor_job(assemble_270m_base, tmp_path)
+        data = {CONF_MODEL_SOURCE: SOURCE_BUNDLED, CONF_BUNDLED_MODEL: BUNDLED_270M, CONF_MODEL_PATH: str(base)}
     # Greedy decoding, so the model's choice is repeatable.
-    entry = await _setup_real_agent(hass, **{CONF_TEMPERATURE: 0.0})
+    entry = await _setup_real_agent(hass, data, **{CONF_TEMPERATURE: 0.0})
     ran: list[str] = []
     unsub = async_subscribe_chat_logs(
         hass,

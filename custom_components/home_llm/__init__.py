@@ -35,6 +35,7 @@ from .const import (
     SUBENTRY_CONVERSATION,
 )
 from .home_llm_core.defaults import (
+    BUNDLED_270M_TITLE,
     BUNDLED_IN_CONTEXT_EXAMPLES,
     BUNDLED_MODEL_TITLE,
     BUNDLED_PRESET,
@@ -46,12 +47,12 @@ from .home_llm_core.gguf_metadata import InvalidGGUFError
 from .home_llm_core.home_format import detect_template
 from .home_llm_core.remote_engine import API_OPENAI, GRAMMAR_FIELD_NONE, RemoteEngine, url_for_display
 from .home_llm_core.worker_client import ModelLoadError, ModelWorker, WorkerError
-from .model_files import read_model_files
+from .model_files import is_270m, read_model_files
 from .model_merge import async_merged_model, remove_merges
 
 PLATFORMS = [Platform.AI_TASK, Platform.CONVERSATION]
 # The title Home LLM gives an entry of the bundled model; one a user wrote is left alone.
-BUNDLED_TITLE_PATTERN = re.compile(r"Home LLM 135M v[0-9.]+ \(bundled\)")
+BUNDLED_TITLE_PATTERN = re.compile(r"Home LLM (135M|270M) v[0-9.]+ \(bundled\)")
 
 
 @dataclass
@@ -93,7 +94,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeLLMConfigEntry) -> b
         return await _async_setup_remote(hass, entry)
     if entry.data.get(CONF_MODEL_SOURCE) == SOURCE_BUNDLED and BUNDLED_TITLE_PATTERN.fullmatch(entry.title):
         # An update of the integration brings a new adapter: the title names the one that runs.
-        hass.config_entries.async_update_entry(entry, title=BUNDLED_MODEL_TITLE)
+        hass.config_entries.async_update_entry(entry, title=BUNDLED_270M_TITLE if is_270m(entry.data) else BUNDLED_MODEL_TITLE)
     try:
         path, info, lora_path = await hass.async_add_executor_job(read_model_files, entry.data)
     except (BundledModelMissingError, InvalidGGUFError) as err:

