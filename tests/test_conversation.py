@@ -574,6 +574,72 @@ async def test_group_commands_questions_the_place_settles_and_devices_named_with
     assert scripted_worker.requests[-1]["grammar"].startswith("root ::= calls\n")
 
 
+async def test_a_call_on_one_of_two_devices_with_one_name_needs_words_that_say_which(
+    hass: HomeAssistant, demo_home, scripted_worker, caplog
+) -> None:
+    """Two devices called Bed Light: "turn on the bed light" acted on either would be a guess, so
+    the reply asks which one and nothing runs; the place the request names moves the call to the
+    one there."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    bedroom = ar.async_get(hass).async_create("Bedroom")
+    guest_room = ar.async_get(hass).async_create("Guest Room")
+    er.async_get(hass).async_update_entity("light.bed_light", area_id=bedroom.id)
+    er.async_get(hass).async_update_entity("light.office_rgbw_lights", area_id=guest_room.id, name="Bed Light")
+    await hass.async_block_till_done()
+    await hass.services.async_call("light", "turn_off", {"entity_id": "light.office_rgbw_lights"}, blocking=True)
+    caplog.set_level("DEBUG", logger="custom_components.home_llm")
+
+    scripted_worker.replies = [call("light.turn_on", "light.office_rgbw_lights")]
+    before = snapshot(hass)
+    result = await ask(hass, "turn on the bed light")
+    assert result.response.speech["plain"]["speech"] == (
+        "Which bed light do you mean: the Bed Light in the Bedroom or the Bed Light in the Guest Room?"
+    )
+    assert snapshot(hass) == before and "whose name another device shares" in caplog.text
+
+    scripted_worker.replies = [call("light.turn_on", "light.bed_light")]
+    result = await ask(hass, "turn on the bed light in the guest room")
+    assert hass.states.get("light.office_rgbw_lights").state == "on"
+    assert hass.states.get("light.bed_light").state == "off"
+
+
+async def test_an_already_answer_that_does_not_fit_the_command_is_asked_again_for_calls(
+    hass: HomeAssistant, demo_home, scripted_worker, caplog
+) -> None:
+    """An answer "The Bed Light is already on." while it is off: asked again for calls on the devices the
+    request points at; a call that changes nothing then gives the home's own answer."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("light.bed_light").state == "off" and hass.states.get("light.kitchen_lights").state == "on"
+
+    scripted_worker.replies = ["The Bed Light is already on.", call("light.turn_on", "light.bed_light")]
+    result = await ask(hass, "can i have the bed light on please")
+    assert hass.states.get("light.bed_light").state == "on"
+    assert result.response.speech["plain"]["speech"] == "Turned on the Bed Light."
+    first, again = scripted_worker.requests[-2:]
+    assert again["prompt"] == first["prompt"] and again["grammar"].startswith("root ::= calls\n")
+    assert "'already' answer to a command" in caplog.text
+
+    # The claim is true but the request asks for no such state: asked again; the call that
+    # changes nothing is not run, and the reply says what the home says.
+    scripted_worker.replies = ["The Kitchen Lights are already off.", call("light.turn_on", "light.kitchen_lights")]
+    before = snapshot(hass)
+    result = await ask(hass, "get the kitchen lights going")
+    assert result.response.speech["plain"]["speech"] == "The Kitchen Lights are already on."
+    assert snapshot(hass) == before
+
+    # A question is answered, "already" or not.
+    scripted_worker.replies = ["The Kitchen Lights are already on."]
+    result = await ask(hass, "check that the kitchen lights are on")
+    assert result.response.speech["plain"]["speech"] == "The Kitchen Lights are already on."
+    assert len(scripted_worker.requests) == 5
+
+
 async def test_values_the_request_says_in_words_replace_the_models(
     hass: HomeAssistant, demo_home, scripted_worker, caplog
 ) -> None:

@@ -462,6 +462,42 @@ def test_a_shared_names_question_is_taught_beside_its_call_where_the_name_is_uni
     assert not [r for r in test if r["intent"] == "contrast"]
 
 
+def test_the_agent_asks_back_over_a_shared_name_where_the_data_does(data) -> None:
+    """A call on either of two devices that share a name, where the data asks which one, becomes
+    the data's own question (home_format/twins.py); the follow-up that picks one keeps its call."""
+    from home_llm_core.home_format import ModelCall
+    from home_llm_core.home_format.twins import settle_twins
+
+    asked = picked = 0
+    for record in data["v2"]:
+        messages = record["messages"]
+        question = messages[-1]["content"] if record["category"] == "ambiguity" else messages[-3]["content"]
+        shared = re.fullmatch(r"Which .+ do you mean: the (.+?) in the .+ or the \1 in the [^,]+\?", question)
+        if shared is None or "," in question:
+            continue
+        home = Home.from_dict(record["home"])
+        twins = [e.entity_id for e in home.entities if e.name == shared.group(1)]
+        if record["category"] == "ambiguity":
+            for twin in twins:
+                settled = settle_twins(
+                    home,
+                    [ModelCall("light.turn_on", twin)],
+                    messages[-2]["content"],
+                    user_area=record["satellite_area"],
+                    in_conversation=len(messages) > 3,
+                )
+                assert settled == question, (messages[-2]["content"], settled)
+            asked += 1
+        elif record["expected_calls"]:  # "the one in the den": the call the data expects stands
+            calls = [ModelCall(c["service"], c["entity_id"]) for c in record["expected_calls"]]
+            assert (
+                settle_twins(home, calls, messages[-2]["content"], user_area=record["satellite_area"], in_conversation=True)
+                == calls
+            ), messages[-2]["content"]
+            picked += 1
+    assert asked > 3 and picked > 1, (asked, picked)
+
+
 def test_the_area_and_a_devices_noun_name_it_where_that_is_unique(data) -> None:
     """'the kitchen light' for the one device of the kitchen whose name ends in 'light'."""
     seen = 0

@@ -479,6 +479,101 @@ def test_a_question_back_the_place_settles(question, request_text, user_area, ex
     assert (found.entity_id if found else None) == expected
 
 
+_PENDANTS = "Which pendant light do you mean: the Pendant Light in the Kitchen or the Pendant Light in the Bedroom?"
+
+
+@pytest.mark.parametrize(
+    ("request_text", "called", "user_area", "in_conversation", "expected"),
+    [
+        # Only the name two devices share: nothing says which, so the reply asks.
+        ("turn on the pendant light", ["light.pendant"], None, False, _PENDANTS),
+        ("turn on the pendant light", ["light.bedroom_pendant"], "Hall", False, _PENDANTS),
+        # A place the request names besides the name settles it, moving a call on the other one.
+        ("turn on the pendant light in the bedroom", ["light.pendant"], None, False, ["light.bedroom_pendant"]),
+        ("the pendant light upstairs on please", ["light.bedroom_pendant"], None, False, ["light.bedroom_pendant"]),
+        ("turn on the pendant light on the first floor", ["light.pendant"], "Kitchen", False, ["light.bedroom_pendant"]),
+        # A place that holds neither leaves it open.
+        ("turn on the pendant light in the garden", ["light.pendant"], None, False, _PENDANTS),
+        # The speaker's area holds one of them.
+        ("turn on the pendant light", ["light.bedroom_pendant"], "Kitchen", False, ["light.pendant"]),
+        # The name in the plural, or calls on both: both.
+        ("turn on the pendant lights", ["light.pendant"], None, False, ["light.pendant", "light.bedroom_pendant"]),
+        ("turn on both pendant lights", ["light.pendant", "light.bedroom_pendant"], None, False, None),
+        # A conversation's follow-up that doesn't say the name: the model's choice stands.
+        ("turn it off", ["light.bedroom_pendant"], None, True, None),
+        ("now turn off the pendant light", ["light.bedroom_pendant"], None, True, _PENDANTS),
+        # A device whose name no other device shares is no concern.
+        ("turn on the fan", ["fan.bedroom"], None, False, None),
+    ],
+)
+def test_a_call_on_a_device_whose_name_another_shares(request_text, called, user_area, in_conversation, expected) -> None:
+    from home_llm_core.home_format.twins import settle_twins
+
+    calls = [ModelCall("light.turn_on" if c.startswith("light.") else "fan.turn_on", c) for c in called]
+    settled = settle_twins(_FLOORS_HOME, calls, request_text, user_area=user_area, in_conversation=in_conversation)
+    if expected is None:
+        assert settled == calls
+    elif isinstance(expected, str):
+        assert settled == expected
+    else:
+        assert [c.target for c in settled] == expected and all(c.service == "light.turn_on" for c in settled)
+
+
+_ALREADY_HOME = Home(
+    (
+        Entity("media_player.echo", "Echo", "playing", {}, "Kitchen"),
+        Entity("light.chandelier", "Chandelier", "off", {}, "Hall"),
+        Entity("light.reading_lamp", "Reading Lamp", "on", {}, "Den"),
+        Entity("lock.patio_door", "Patio Door", "unlocked", {}, "Den"),
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "sentence", "earlier", "unfit"),
+    [
+        # The request asks for another state than the one said to be there already.
+        ("end the playback on the echo", "The Echo is already playing.", (), "media_player.echo"),
+        ("invert the reading lamp", "The Reading Lamp is already on.", (), "light.reading_lamp"),
+        ("bolt the patio door", "The Patio Door is already unlocked.", (), "lock.patio_door"),
+        # The home contradicts it.
+        ("can i have the chandelier on please", "The Chandelier is already on.", (), "light.chandelier"),
+        # Answers that fit: the state asked for, in these words or the conversation's.
+        ("turn on the reading lamp", "The Reading Lamp is already on.", (), None),
+        ("put the reading lamp on hold", "The Reading Lamp is already on.", (), None),  # "on"
+        ("the den needs it too", "The Reading Lamp is already on.", ("turn the hall lights on",), None),
+        ("we're done with the reading lamp", "The Reading Lamp is already on.", (), "light.reading_lamp"),
+        # Questions and never-minds are answered, whatever the words.
+        ("so, check that the reading lamp is off", "The Reading Lamp is already off.", (), None),
+        ("is the echo playing?", "The Echo is already playing.", (), None),
+        ("leave it", "The Chandelier is already on.", (), None),
+        # No "already", or no one device named.
+        ("invert the reading lamp", "The Reading Lamp is on.", (), None),
+        ("invert the lights", "The Reading Lamp and the Chandelier are already on.", (), None),
+    ],
+)
+def test_an_already_answer_that_does_not_fit_the_command(request_text, sentence, earlier, unfit) -> None:
+    from home_llm_core.home_format.ask_back import unfit_already
+
+    found = unfit_already(_ALREADY_HOME, sentence, request_text, earlier)
+    assert (found.entity_id if found else None) == unfit
+
+
+def test_twins_the_question_could_not_tell_apart_are_left_as_called() -> None:
+    from home_llm_core.home_format.twins import settle_twins
+
+    home = Home((Entity("light.lamp", "Lamp", "off", {}, "Den"), Entity("light.lamp_2", "Lamp", "off", {}, "Den")))
+    calls = [ModelCall("light.turn_on", "light.lamp_2")]
+    assert settle_twins(home, calls, "turn on the lamp") == calls
+    # An alias only one of them has settles it.
+    home = Home(
+        (Entity("light.lamp", "Lamp", "off", {}, "Den"), Entity("light.lamp_2", "Lamp", "off", {}, "Hall", ("Reading Lamp",)))
+    )
+    assert [c.target for c in settle_twins(home, [ModelCall("light.turn_on", "light.lamp")], "turn on the reading lamp")] == [
+        "light.lamp_2"
+    ]
+
+
 def test_a_device_named_in_full_outranks_its_kind_word_and_the_speakers_area() -> None:
     from home_llm_core.home_format.relevance import related_devices
 

@@ -82,11 +82,19 @@ _RULE_LOGS = {
         ", which the home doesn't warrant (a question back about a device named exactly or one the place "
         "settles, an action claimed without its call, or a sentence about nothing in the home); asked again: %r"
     ),
+    "unfit_already": (
+        ", an 'already' answer to a command that the home's state or the request's words contradict; "
+        "asked again for calls on the devices the request points at: %r"
+    ),
     "unrelated_calls": (
         ", with calls on devices the request doesn't point at by name, area or kind; those are not run "
         "(the reply without them, or asked again over the devices it names): %r"
     ),
     "group_calls": " for a command on a group in a place; it runs on every member there not in that state yet: %r",
+    "twin_calls": (
+        " calling a device whose name another device shares; the request's place, alias or the speaker's "
+        "area settles which, or, with nothing to settle it, the reply asks which one: %r"
+    ),
     "said_values": (
         "; the values and actions the request says in words (colours, whites, percentages, degrees, durations, "
         "list items; pause, skip, mute, dock, arm away, ...) replace its own: %r"

@@ -12,6 +12,10 @@ which costs only its decoding:
   is asked a third time, for calls alone;
 - an action claimed without its call ("Turned on the Bed Light.", nothing ran): asked again for
   calls on that device alone;
+- an "already" answer to a command that the home or the request contradicts ("The Echo is
+  already playing." to "end the playback on the echo", "The Chandelier is already on." while it is
+  off or to "invert the chandelier"): asked again for calls on the devices the request points at;
+  calls that change nothing then give the home's own "already" sentence;
 - a sentence about nothing in the home ("Turned on the Sauna." with no sauna, "Which dishwasher
   do you mean: the Desk Fan or ...?"): asked again for a sentence that says there is no such
   device ("I can't find ..."), without calls.
@@ -28,8 +32,9 @@ coral", answered with one call) gets its calls written after the others, under a
 only such devices. A value the request says outright (a colour, a white, a percentage, degrees,
 a duration, a list item: home_format/said_values.py) replaces the model's reading of it, and an
 action it says for the device's kind ("pause", "skip this song", "send it home") the model's
-service. Last,
-calls that would change nothing (turn off an off light) don't run; with
+service. A call on one of several devices that share a name goes to the one the request's
+place, alias or speaker's area settles; with nothing to settle it, the reply asks which one
+(home_format/twins.py). Last, calls that would change nothing (turn off an off light) don't run; with
 none left the reply says the device is already so.
 """
 
@@ -57,12 +62,14 @@ from .home_format.ask_back import (
     false_missing,
     named_device,
     settled_device,
+    unfit_already,
 )
 from .home_format.confirm import already
 from .home_format.domains import changes_nothing
 from .home_format.groups import whole_group
 from .home_format.relevance import keep_only, named_alone, named_without_call
 from .home_format.said_values import with_said_values
+from .home_format.twins import settle_twins
 from .worker_client import GenerationResult
 
 
@@ -85,6 +92,7 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
             result = await _related_calls(worker, home, request, result, sampling)
         if parse_reply(result.text).calls:
             result = await _named_too(worker, home, request, _whole_group(home, request, result), sampling)
+            result = _twins_settled(home, request, result)
         else:
             result = await _checked_sentence(worker, home, request, result, sampling)
     return _without_no_ops(home, _with_said(home, request, result))
@@ -106,8 +114,24 @@ async def _checked_sentence(
     asked = named_device(home, parsed.sentence) or settled_device(home, parsed.sentence, request.text, request.user_area)
     device = asked or claimed_device(home, parsed.sentence)
     if device is None and not baseless(home, parsed.sentence):
+        unfit = unfit_already(home, parsed.sentence, request.text, request.earlier)
+        if unfit is not None and unfit.entity_id in request.related:
+            return await _acted_instead(worker, home, request, result, sampling)
         return result
     return await _asked_again(worker, home, request, result, asked, device, sampling)
+
+
+async def _acted_instead(
+    worker: Any, home: Home, request: ModelRequest, result: GenerationResult, sampling: dict[str, Any]
+) -> GenerationResult:
+    """Calls on the devices the request points at, in place of an "already" answer that doesn't
+    fit the command; calls that change nothing become the true "already" sentence later."""
+    pointed_at = keep_only(home, [e for e in home.entities if e.entity_id in request.related])
+    grammar = build_grammar(pointed_at, calls_only=True, act=True)
+    if "call ::=" not in grammar:
+        return result
+    again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
+    return GenerationResult(again.text, {**result.stats, **again.stats, "unfit_already": result.text})
 
 
 async def _asked_again(
@@ -180,6 +204,17 @@ async def _named_too(
         return result
     more = await worker.generate(request.prompt + result.text + "\n", grammar=grammar, stop=list(request.stop), **sampling)
     return GenerationResult(f"{result.text}\n{more.text}", {**result.stats, "named_too": more.text})
+
+
+def _twins_settled(home: Home, request: ModelRequest, result: GenerationResult) -> GenerationResult:
+    """The calls on devices that share a name moved to the one the request settles, or the
+    question which one when it doesn't."""
+    calls = parse_reply(result.text).calls
+    settled = settle_twins(home, calls, request.text, user_area=request.user_area, in_conversation=bool(request.earlier))
+    if settled == calls:
+        return result
+    text = settled if isinstance(settled, str) else render_reply("", settled, calls_only=True)
+    return GenerationResult(text, {**result.stats, "twin_calls": result.text})
 
 
 def _with_said(home: Home, request: ModelRequest, result: GenerationResult) -> GenerationResult:

@@ -12,6 +12,7 @@ then asks the model again about that device alone (generation.py says how).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from .confirm import confirmation
 from .domains import DOMAINS
@@ -23,6 +24,14 @@ _ASKED = re.compile(
     r"^\s*(?:which (?P<which>.+?) (?:do you mean|would you like)\b|there's more than one (?P<more>.+?)[.!?])",
     re.IGNORECASE,
 )
+
+
+def question_back(noun: str, labels: Sequence[str]) -> str:
+    """The question the data's v2 replies ask back with ("Which lamp do you mean: the Desk Lamp or
+    the Floor Lamp?"), the way _ASKED reads it."""
+    choices = [f"the {label}" for label in labels]
+    offered = f"{', '.join(choices[:-1])} or {choices[-1]}" if len(choices) > 1 else "".join(choices)
+    return f"Which {noun} do you mean: {offered}?"
 
 
 def _words(text: str) -> str:
@@ -166,6 +175,49 @@ _ASKS_AWAY_FROM = {
     "closed": {"open"},
     "open": {"close", "shut"},
 }
+
+
+# The words of a request that ask for a state: "already off" answers "shut the fan off" or "kill
+# the fan", not "make it brighter" or "invert the fan" (an action on a device in that state).
+_ASKS_FOR = {
+    "on": {"on", "activate", "start", "going", "enable", "power", "up", "run", "running"},
+    "off": {"off", "deactivate", "kill", "stop", "disable", "down", "shut", "done"},
+    "open": {"open", "up", "raise", "lift"},
+    "closed": {"close", "closed", "shut", "down", "lower", "block"},
+    "locked": {"lock", "locked", "bolt", "secure"},
+    "unlocked": {"unlock", "unlocked"},
+    "playing": {"play", "playing", "resume", "continue", "unpause", "start"},
+    "paused": {"pause", "paused", "hold", "freeze"},
+}
+# How a question or a never-mind begins ("check that the fan is off", "leave it"): answered,
+# "already off" or not. Filler words before it don't count ("so, is the fan on").
+_NO_COMMAND_STARTS = {"is", "are", "was", "were", "what", "whats", "which", "how", "does", "did", "who", "where", "when"}
+_NO_COMMAND_STARTS |= {"why", "check", "tell", "list", "any", "anything", "leave", "never", "nevermind", "forget", "no"}
+_FILLERS = {"so", "ok", "okay", "um", "uh", "hey", "hi", "yo", "alright", "well", "and", "oh", "please"}
+
+
+def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str] = ()) -> Entity | None:
+    """The one device an "already" answer to a command names, when the answer doesn't fit: the
+    home or the request contradicts it (false_already), or the request asks for no such state
+    ("The Portable Speaker is already playing." to "end the playback", "The Chandelier is already
+    on." to "invert the chandelier"). earlier: the user's earlier turns ("the bathroom needs it
+    too" asks for what they asked for). None for a question, or an answer about no one device."""
+    said = _ALREADY.search(sentence)
+    words = _words(request).split()
+    first = next((w for w in words if w not in _FILLERS), None)
+    if said is None or first is None or first in _NO_COMMAND_STARTS or "?" in request:
+        return None
+    padded = f" {_words(sentence)} "
+    named = [e for e in home.entities if f" {_words(e.name)} " in padded]
+    named = [e for e in named if not any(o is not e and f" {_words(e.name)} " in f" {_words(o.name)} " for o in named)]
+    if len(named) != 1:
+        return None
+    (device,) = named
+    if false_already(device, sentence, request):
+        return device
+    wanted = _ASKS_FOR.get(_words(said.group("state")))
+    asked = set(words) | set(_words(" ".join(earlier)).split())
+    return device if wanted is not None and not asked & wanted else None
 
 
 _MISSING = re.compile(r"\bcan'?t find (?:a|an|any|the) (?P<what>[^\W\d_][\w ]*?)(?: in\b| here\b|\s*[.!?,]|$)", re.IGNORECASE)

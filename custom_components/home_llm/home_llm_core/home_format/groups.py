@@ -130,7 +130,7 @@ def _place(home: Home, said: set[str], user_area: str | None):
         return None
     if named:
         return lambda e: e.area == named[0]
-    floor = _floor_said(home, said)
+    floor = floor_said(home, said)
     if floor is not None:
         return lambda e: home.floors.get(e.area or "") == floor
     if user_area and "here" in said:
@@ -142,7 +142,8 @@ def _place(home: Home, said: set[str], user_area: str | None):
     return None
 
 
-def _floor_said(home: Home, said: set[str]) -> str | None:
+def floor_said(home: Home, said: set[str]) -> str | None:
+    """The one floor the words name, by its name or, in a home of two floors, "upstairs"/"downstairs"."""
     floors = sorted(set(home.floors.values()))
     named = [f for f in floors if set(word_list(f)) <= said]
     if len(named) == 1:

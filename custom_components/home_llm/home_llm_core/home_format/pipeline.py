@@ -26,6 +26,7 @@ class ModelRequest:
     related: frozenset[str] = frozenset()  # entity ids the request points at (relevance.related_devices)
     text: str = ""  # the user's words
     user_area: str | None = None  # the speaker's area (the satellite's), if known
+    earlier: tuple[str, ...] = ()  # the user's earlier turns in this conversation
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def build_request(
         else frozenset(),
         text=text,
         user_area=user_area,
+        earlier=tuple(said for role, said in history if role == "user"),
     )
 
 
