@@ -606,7 +606,7 @@ async def test_a_call_on_one_of_two_devices_with_one_name_needs_words_that_say_w
     assert hass.states.get("light.bed_light").state == "off"
 
 
-async def test_an_already_answer_that_does_not_fit_the_command_is_asked_again_for_calls(
+async def test_answers_that_do_not_fit_the_command_are_asked_again_for_calls(
     hass: HomeAssistant, demo_home, scripted_worker, caplog
 ) -> None:
     """An answer "The Bed Light is already on." while it is off: asked again for calls on the devices the
@@ -638,6 +638,12 @@ async def test_an_already_answer_that_does_not_fit_the_command_is_asked_again_fo
     result = await ask(hass, "check that the kitchen lights are on")
     assert result.response.speech["plain"]["speech"] == "The Kitchen Lights are already on."
     assert len(scripted_worker.requests) == 5
+
+    # "No such device" about the one device the command's words fit: asked again for its calls.
+    scripted_worker.replies = ["I can't find a bed light in this house.", call("light.turn_off", "light.bed_light")]
+    result = await ask(hass, "can i have the bed light off please")
+    assert hass.states.get("light.bed_light").state == "off"
+    assert 'ent-light ::= "bed_light"\n' in scripted_worker.requests[-1]["grammar"]
 
 
 async def test_values_the_request_says_in_words_replace_the_models(

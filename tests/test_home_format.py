@@ -559,6 +559,25 @@ def test_an_already_answer_that_does_not_fit_the_command(request_text, sentence,
     assert (found.entity_id if found else None) == unfit
 
 
+@pytest.mark.parametrize(
+    ("request_text", "sentence", "found"),
+    [
+        ("get the den lamp going", "I can't find a den lamp in this house.", "light.reading_lamp"),  # name + area
+        ("open the patio door", "I can't find a patio door in this house.", "lock.patio_door"),
+        # Words the request didn't say, a question, or words that fit no one device.
+        ("get the reading lamp going", "I can't find a den lamp in this house.", None),
+        ("is the patio door locked", "I can't find a patio door in this house.", None),
+        ("turn on the sauna", "I can't find a sauna in this house.", None),
+        ("turn on the light", "I can't find a light in this house.", None),
+    ],
+)
+def test_no_such_device_said_about_the_one_the_words_fit(request_text, sentence, found) -> None:
+    from home_llm_core.home_format.ask_back import missing_yet_there
+
+    device = missing_yet_there(_ALREADY_HOME, sentence, request_text)
+    assert (device.entity_id if device else None) == found
+
+
 def test_twins_the_question_could_not_tell_apart_are_left_as_called() -> None:
     from home_llm_core.home_format.twins import settle_twins
 

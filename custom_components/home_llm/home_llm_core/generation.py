@@ -10,8 +10,9 @@ which costs only its decoding:
   do: "The Kitchen Light is already on."); a refusal the home or the request contradicts
   ("already locked" while unlocked, or to "unlock the door"; "I can't find a fan" about that fan)
   is asked a third time, for calls alone;
-- an action claimed without its call ("Turned on the Bed Light.", nothing ran): asked again for
-  calls on that device alone;
+- an action claimed without its call ("Turned on the Bed Light.", nothing ran), or no such device
+  claimed for a command whose words fit one ("I can't find a kitchen light." with one light in
+  the kitchen): asked again for calls on that device alone;
 - an "already" answer to a command that the home or the request contradicts ("The Echo is
   already playing." to "end the playback on the echo", "The Chandelier is already on." while it is
   off or to "invert the chandelier"): asked again for calls on the devices the request points at;
@@ -60,6 +61,7 @@ from .home_format.ask_back import (
     claimed_device,
     false_already,
     false_missing,
+    missing_yet_there,
     named_device,
     settled_device,
     unfit_already,
@@ -112,7 +114,7 @@ async def _checked_sentence(
     """A sentence, or what the model writes when asked again where the sentence should have been something else."""
     parsed = parse_reply(result.text)
     asked = named_device(home, parsed.sentence) or settled_device(home, parsed.sentence, request.text, request.user_area)
-    device = asked or claimed_device(home, parsed.sentence)
+    device = asked or claimed_device(home, parsed.sentence) or missing_yet_there(home, parsed.sentence, request.text)
     if device is None and not baseless(home, parsed.sentence):
         unfit = unfit_already(home, parsed.sentence, request.text, request.earlier)
         if unfit is not None and unfit.entity_id in request.related:

@@ -203,9 +203,7 @@ def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str
     on." to "invert the chandelier"). earlier: the user's earlier turns ("the bathroom needs it
     too" asks for what they asked for). None for a question, or an answer about no one device."""
     said = _ALREADY.search(sentence)
-    words = _words(request).split()
-    first = next((w for w in words if w not in _FILLERS), None)
-    if said is None or first is None or first in _NO_COMMAND_STARTS or "?" in request:
+    if said is None or not _is_command(request):
         return None
     padded = f" {_words(sentence)} "
     named = [e for e in home.entities if f" {_words(e.name)} " in padded]
@@ -216,8 +214,14 @@ def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str
     if false_already(device, sentence, request):
         return device
     wanted = _ASKS_FOR.get(_words(said.group("state")))
-    asked = set(words) | set(_words(" ".join(earlier)).split())
+    asked = set(_words(" ".join((request, *earlier))).split())
     return device if wanted is not None and not asked & wanted else None
+
+
+def _is_command(request: str) -> bool:
+    """Whether the words ask for an action: no question and no never-mind."""
+    first = next((w for w in _words(request).split() if w not in _FILLERS), None)
+    return first is not None and first not in _NO_COMMAND_STARTS and "?" not in request
 
 
 _MISSING = re.compile(r"\bcan'?t find (?:a|an|any|the) (?P<what>[^\W\d_][\w ]*?)(?: in\b| here\b|\s*[.!?,]|$)", re.IGNORECASE)
@@ -228,6 +232,20 @@ def false_missing(entity: Entity, sentence: str) -> bool:
     find a fan in this house." about the Living Room Fan)."""
     said = _MISSING.search(sentence)
     return said is not None and set(_words(said.group("what")).split()) <= _name_words(entity)
+
+
+def missing_yet_there(home: Home, sentence: str, request: str) -> Entity | None:
+    """The one device that a "there is no such device" answer to a command is about: the words
+    it says it can't find are the request's own and fit that device's name and area ("I can't
+    find a kitchen light in this house." with one light, the Pendant Light, in the Kitchen)."""
+    said = _MISSING.search(sentence)
+    if said is None or not _is_command(request):
+        return None
+    missing = _stems(_words(said.group("what")).split())
+    if not missing or not missing <= _stems(_words(request).split()):
+        return None
+    fits = [e for e in home.entities if missing <= _stems(_words(" ".join((e.name, e.area or "", *e.aliases))).split())]
+    return fits[0] if len(fits) == 1 else None
 
 
 def false_already(entity: Entity, sentence: str, request: str = "") -> bool:
