@@ -492,8 +492,9 @@ _PENDANTS = "Which pendant light do you mean: the Pendant Light in the Kitchen o
         ("turn on the pendant light in the bedroom", ["light.pendant"], None, False, ["light.bedroom_pendant"]),
         ("the pendant light upstairs on please", ["light.bedroom_pendant"], None, False, ["light.bedroom_pendant"]),
         ("turn on the pendant light on the first floor", ["light.pendant"], "Kitchen", False, ["light.bedroom_pendant"]),
-        # A place that holds neither leaves it open.
+        # A place that holds neither leaves it open, and so does one inside another device's name.
         ("turn on the pendant light in the garden", ["light.pendant"], None, False, _PENDANTS),
+        ("turn on the bedroom fan and the pendant light", ["fan.bedroom", "light.pendant"], None, False, _PENDANTS),
         # The speaker's area holds one of them.
         ("turn on the pendant light", ["light.bedroom_pendant"], "Kitchen", False, ["light.pendant"]),
         # The name in the plural, or calls on both: both.
@@ -584,6 +585,15 @@ def test_twins_the_question_could_not_tell_apart_are_left_as_called() -> None:
     home = Home((Entity("light.lamp", "Lamp", "off", {}, "Den"), Entity("light.lamp_2", "Lamp", "off", {}, "Den")))
     calls = [ModelCall("light.turn_on", "light.lamp_2")]
     assert settle_twins(home, calls, "turn on the lamp") == calls
+    # A place said beats an alias that is a word of the shared name ("sconce").
+    home = Home(
+        (
+            Entity("light.sconce", "Wall Sconce", "on", {}, "Den", ("sconce",)),
+            Entity("light.sconce_2", "Wall Sconce", "on", {}, "Hall"),
+        )
+    )
+    settled = settle_twins(home, [ModelCall("light.turn_off", "light.sconce")], "kill the hall sconce")
+    assert [c.target for c in settled] == ["light.sconce_2"]
     # An alias only one of them has settles it.
     home = Home(
         (Entity("light.lamp", "Lamp", "off", {}, "Den"), Entity("light.lamp_2", "Lamp", "off", {}, "Hall", ("Reading Lamp",)))

@@ -179,16 +179,20 @@ _ASKS_AWAY_FROM = {
 
 # The words of a request that ask for a state: "already off" answers "shut the fan off" or "kill
 # the fan", not "make it brighter" or "invert the fan" (an action on a device in that state).
+# Said as they are or inflected ("opened", "locking", not "playback").
 _ASKS_FOR = {
-    "on": {"on", "activate", "start", "going", "enable", "power", "up", "run", "running"},
-    "off": {"off", "deactivate", "kill", "stop", "disable", "down", "shut", "done"},
+    "on": {"on", "activate", "start", "going", "enable", "power", "up", "run"},
+    "off": {"off", "deactivate", "kill", "stop", "disable", "down", "shut", "done", "out"},
     "open": {"open", "up", "raise", "lift"},
-    "closed": {"close", "closed", "shut", "down", "lower", "block"},
-    "locked": {"lock", "locked", "bolt", "secure"},
-    "unlocked": {"unlock", "unlocked"},
-    "playing": {"play", "playing", "resume", "continue", "unpause", "start"},
-    "paused": {"pause", "paused", "hold", "freeze"},
+    "closed": {"close", "shut", "down", "lower", "block"},
+    "locked": {"lock", "bolt", "secure"},
+    "unlocked": {"unlock", "unbolt", "release"},
+    "playing": {"play", "resume", "continue", "unpause", "start"},
+    "paused": {"pause", "hold", "freeze"},
 }
+_INFLECTIONS = ("", "s", "d", "ed", "ing", "ning", "ting", "ped", "ged")
+# States a device is "on" in: a playing TV, a heating thermostat.
+_NOT_ON = {"off", "unavailable", "unknown", "standby", "closed", "locked", "unlocked", "open", "docked", "idle"}
 # How a question or a never-mind begins ("check that the fan is off", "leave it"): answered,
 # "already off" or not. Filler words before it don't count ("so, is the fan on").
 _NO_COMMAND_STARTS = {"is", "are", "was", "were", "what", "whats", "which", "how", "does", "did", "who", "where", "when"}
@@ -198,7 +202,7 @@ _FILLERS = {"so", "ok", "okay", "um", "uh", "hey", "hi", "yo", "alright", "well"
 
 def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str] = ()) -> Entity | None:
     """The one device an "already" answer to a command names, when the answer doesn't fit: the
-    home or the request contradicts it (false_already), or the request asks for no such state
+    device is in another state, or the request asks for no such state
     ("The Portable Speaker is already playing." to "end the playback", "The Chandelier is already
     on." to "invert the chandelier"). earlier: the user's earlier turns ("the bathroom needs it
     too" asks for what they asked for). None for a question, or an answer about no one device."""
@@ -211,11 +215,11 @@ def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str
     if len(named) != 1:
         return None
     (device,) = named
-    if false_already(device, sentence, request):
-        return device
-    wanted = _ASKS_FOR.get(_words(said.group("state")))
+    claimed, actual = _words(said.group("state")), _words(device.state)
+    holds = actual.startswith(claimed) or claimed.startswith(actual) or (claimed == "on" and actual not in _NOT_ON)
+    wanted = {word + ending for word in _ASKS_FOR.get(claimed, ()) for ending in _INFLECTIONS}
     asked = set(_words(" ".join((request, *earlier))).split())
-    return device if wanted is not None and not asked & wanted else None
+    return device if not holds or (claimed in _ASKS_FOR and not asked & wanted) else None
 
 
 def _is_command(request: str) -> bool:

@@ -5,9 +5,10 @@ the nursery and one in the guest room). "Turn on the night light" leaves the cho
 training data asks back then ("Which night light do you mean: the Night Light in the Nursery or
 the Night Light in the Guest Room?"), and a call on either one would be the model's guess. A call
 on such a device stands when something settles it, by the first of:
-- a place the request names besides the name itself (an area or a floor that holds one of them,
-  "the night light in the nursery", "the one upstairs") or an alias only one of them has; a place
-  that settles it on another of them moves the call there;
+- a place the request names besides the name itself and the names of other devices it calls (an
+  area or a floor that holds one of them: "the night light in the nursery", "the one upstairs"),
+  else an alias only one of them has; a place that settles it on another of them moves the call
+  there;
 - the name said in the plural ("the night lights"): every one of them gets the call;
 - the conversation, when the request doesn't say the name at all ("turn it off" after "turn on the
   night light in the nursery");
@@ -45,14 +46,18 @@ def settle_twins(
     if whole_group(home, text, calls, user_area) is not None:
         return list(calls)  # "the lights upstairs": every one there is meant
     settled: list[ModelCall] = []
-    called = {entity.entity_id for c in calls if (entity := find_target(home, c.target)) is not None}
+    called_entities = [entity for c in calls if (entity := find_target(home, c.target)) is not None]
+    called = {e.entity_id for e in called_entities}
     for call in calls:
         entity = find_target(home, call.target)
         twins = twins_of(home, entity) if entity is not None else []
         if entity is None or len(twins) < 2 or {t.entity_id for t in twins} <= called:
             settled.append(call)
             continue
-        chosen = _chosen(home, twins, text, user_area, in_conversation, entity)
+        # Another called device's name says nothing about this one ("the Guest Bedroom Shutters
+        # and the Roman Blind" names no guest bedroom blind).
+        others = [word_list(e.name) for e in called_entities if e.entity_id != entity.entity_id and e not in twins]
+        chosen = _chosen(home, twins, _without(word_list(text), *others), user_area, in_conversation, entity)
         if chosen is None:
             question = _which(twins)
             if question is not None:
@@ -67,16 +72,17 @@ def settle_twins(
 
 
 def _chosen(
-    home: Home, twins: list[Entity], text: str, user_area: str | None, in_conversation: bool, called: Entity
+    home: Home, twins: list[Entity], said: list[str], user_area: str | None, in_conversation: bool, called: Entity
 ) -> list[Entity] | None:
-    """The twins the request means, or None when it leaves the choice open."""
-    said = word_list(text)
+    """The twins the request's words mean, or None when they leave the choice open."""
     name = word_list(called.name)
     rest = _without(said, name)
-    picked = [t for t in twins if _place_said(home, t, rest) or _own_alias_said(t, twins, said, name)]
-    if len(picked) == 1:
-        return picked
-    if picked:
+    by_place = [t for t in twins if _place_said(home, t, rest)]
+    by_alias = [t for t in twins if _own_alias_said(t, twins, said, name)]
+    for picked in (by_place, by_alias):
+        if len(picked) == 1:
+            return picked
+    if by_place or by_alias:
         return None
     if _plural_said(name, said):
         return twins
@@ -86,13 +92,14 @@ def _chosen(
     return here if len(here) == 1 else None
 
 
-def _without(said: list[str], name: list[str]) -> list[str]:
-    """The words with every occurrence of the name taken out: the name's own words ("the Kitchen
+def _without(said: list[str], *names: list[str]) -> list[str]:
+    """The words with every occurrence of the names taken out: a name's own words ("the Kitchen
     Light") are no place."""
     rest, i = [], 0
     while i < len(said):
-        if name and said[i : i + len(name)] == name:
-            i += len(name)
+        found = next((n for n in names if n and said[i : i + len(n)] == n), None)
+        if found:
+            i += len(found)
         else:
             rest.append(said[i])
             i += 1
