@@ -623,6 +623,7 @@ async def test_answers_that_do_not_fit_the_command_are_asked_again_for_calls(
     assert result.response.speech["plain"]["speech"] == "Turned on the Bed Light."
     first, again = scripted_worker.requests[-2:]
     assert again["prompt"] == first["prompt"] and again["grammar"].startswith("root ::= calls\n")
+    assert 'ent-light ::= "bed_light"\n' in again["grammar"]  # the request says its name: that device alone
     assert "'already' answer to a command" in caplog.text
 
     # The claim is true but the request asks for no such state: asked again; the call that

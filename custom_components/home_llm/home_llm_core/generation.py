@@ -15,8 +15,9 @@ which costs only its decoding:
   the kitchen): asked again for calls on that device alone;
 - an "already" answer to a command that the home or the request contradicts ("The Echo is
   already playing." to "end the playback on the echo", "The Chandelier is already on." while it is
-  off or to "invert the chandelier"): asked again for calls on the devices the request points at;
-  calls that change nothing then give the home's own "already" sentence;
+  off or to "invert the chandelier"): asked again for calls on that device when the request says
+  its name, else on the devices the request points at; calls that change nothing then give the
+  home's own "already" sentence;
 - a sentence about nothing in the home ("Turned on the Sauna." with no sauna, "Which dishwasher
   do you mean: the Desk Fan or ...?"): asked again for a sentence that says there is no such
   device ("I can't find ..."), without calls.
@@ -69,7 +70,7 @@ from .home_format.ask_back import (
 from .home_format.confirm import already
 from .home_format.domains import changes_nothing
 from .home_format.groups import whole_group
-from .home_format.relevance import keep_only, named_alone, named_without_call
+from .home_format.relevance import distinctive_words, keep_only, named_alone, named_without_call, words
 from .home_format.said_values import with_said_values
 from .home_format.twins import settle_twins
 from .worker_client import GenerationResult
@@ -118,17 +119,21 @@ async def _checked_sentence(
     if device is None and not baseless(home, parsed.sentence):
         unfit = unfit_already(home, parsed.sentence, request.text, request.earlier)
         if unfit is not None and unfit.entity_id in request.related:
-            return await _acted_instead(worker, home, request, result, sampling)
+            return await _acted_instead(worker, home, request, result, unfit, sampling)
         return result
     return await _asked_again(worker, home, request, result, asked, device, sampling)
 
 
 async def _acted_instead(
-    worker: Any, home: Home, request: ModelRequest, result: GenerationResult, sampling: dict[str, Any]
+    worker: Any, home: Home, request: ModelRequest, result: GenerationResult, unfit: Entity, sampling: dict[str, Any]
 ) -> GenerationResult:
-    """Calls on the devices the request points at, in place of an "already" answer that doesn't
-    fit the command; calls that change nothing become the true "already" sentence later."""
-    pointed_at = keep_only(home, [e for e in home.entities if e.entity_id in request.related])
+    """Calls in place of an "already" answer about a device that doesn't fit the command: on that
+    device when the request says its name, else on the devices the request points at. Calls that
+    change nothing become the home's own "already" sentence later."""
+    if distinctive_words(unfit) & words(request.text):
+        pointed_at = keep_only(home, [unfit])
+    else:
+        pointed_at = keep_only(home, [e for e in home.entities if e.entity_id in request.related])
     grammar = build_grammar(pointed_at, calls_only=True, act=True)
     if "call ::=" not in grammar:
         return result
