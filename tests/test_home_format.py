@@ -619,6 +619,16 @@ def test_a_device_named_in_full_outranks_its_kind_word_and_the_speakers_area() -
     assert {"timer.tea", "timer.laundry"} <= related_devices(home, "start a timer for 2 minutes", user_area="Kitchen")
     named = related_devices(home, "run the tea timer for 2 minutes", user_area="Kitchen")
     assert "timer.tea" in named and "timer.laundry" not in named
+    # A kind's word inside a device of another kind named in full points at no device of that
+    # kind: "open the garage door" is about no lock ("door").
+    doors = Home(
+        (
+            Entity("cover.garage_door", "Garage Door", "closed", {}, "Garage"),
+            Entity("lock.front", "Front Door Lock", "locked", {}, "Hall"),
+        )
+    )
+    assert related_devices(doors, "open the garage door") == {"cover.garage_door"}
+    assert "lock.front" in related_devices(doors, "lock the door")
     # Unless another clause speaks of the kind without a name.
     assert "timer.laundry" in related_devices(home, "run the tea timer, then cancel the other timer", user_area="Kitchen")
     # A name's own words count, "security" too (a word of another kind); so do the area and earlier turns.

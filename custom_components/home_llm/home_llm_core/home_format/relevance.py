@@ -85,15 +85,41 @@ def related_devices(home: Home, text: str, *, user_area: str | None = None, hist
     named_kinds = _kinds_named_only(home, text)
     if all(areas_named(home, clause) for clause in _CLAUSE_BREAK.split(text.lower()) if words(clause)):
         user_area = None  # "the bathroom needs it too", said in the family room
+    # The words of a device of another kind named in full are that device's: "open the garage
+    # door" points at no Front Door Lock ("door").
+    in_full = _named_outermost(home, text)
     return frozenset(
         e.entity_id
         for e in home.entities
         if (
-            _own_words_said(home, e, said, earlier)
+            _own_words_said(home, e, said - _others_words(in_full, e), earlier)
             if e.domain in named_kinds
-            else _score(home, e, said, earlier, user_area, stems=True) > 0
+            else _score(home, e, said - _others_words(in_full, e), earlier, user_area, stems=True) > 0
         )
     )
+
+
+def _named_outermost(home: Home, text: str) -> list[tuple[Entity, set[str]]]:
+    """The devices whose whole name the text says word for word, not inside a longer name it says
+    ("the reading lamp" names no Reading scene), with their names' words."""
+    said = word_list(text)
+    spans = []
+    for entity in home.entities:
+        name = word_list(entity.name)
+        spans += [
+            (at, at + len(name), entity) for at in range(len(said) - len(name) + 1) if name and said[at : at + len(name)] == name
+        ]
+    return [
+        (entity, words(entity.name))
+        for start, end, entity in spans
+        if not any(a <= start and end <= b and b - a > end - start for a, b, _ in spans)
+    ]
+
+
+def _others_words(in_full: list[tuple[Entity, set[str]]], entity: Entity) -> set[str]:
+    """The words (and stems) of the devices of other kinds named in full (a kind's own devices
+    named in full are _kinds_named_only's)."""
+    return _with_stems(set().union(*(found for other, found in in_full if other.domain != entity.domain)))
 
 
 def _kinds_named_only(home: Home, text: str) -> set[str]:
