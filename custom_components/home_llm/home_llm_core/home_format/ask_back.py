@@ -157,9 +157,14 @@ def claimed_device(home: Home, sentence: str) -> Entity | None:
         for service in domain.done if domain else ():
             if _words(confirmation(home, [ServiceCall(entity.domain, service, entity.entity_id)])) == said:
                 return entity
-    padded = f" {said} "
-    named = [e for e in home.entities if f" {_words(e.name)} " in padded]
+    named = _named_in(home, said)
     return named[0] if len(named) == 1 else None
+
+
+def _named_in(home: Home, sentence: str) -> list[Entity]:
+    """The devices whose whole name the sentence says."""
+    padded = f" {_words(sentence)} "
+    return [e for e in home.entities if f" {_words(e.name)} " in padded]
 
 
 _ALREADY = re.compile(r"\balready (?P<state>[a-z][a-z ]*?)\s*(?:[.!,;]|$)", re.IGNORECASE)
@@ -209,8 +214,7 @@ def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str
     said = _ALREADY.search(sentence)
     if said is None or not _is_command(request):
         return None
-    padded = f" {_words(sentence)} "
-    named = [e for e in home.entities if f" {_words(e.name)} " in padded]
+    named = _named_in(home, sentence)
     named = [e for e in named if not any(o is not e and f" {_words(e.name)} " in f" {_words(o.name)} " for o in named)]
     if len(named) != 1:
         return None

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypeVar
 
 from .home import Entity, Home
 
 _WORD = re.compile(r"[^\W_]+")
+_T = TypeVar("_T")
 
 # Words that are in many names and say nothing about which device is meant.
 _NOISE = frozenset({"the", "a", "an", "in", "on", "of", "to", "and", "my", "is", "it", "at", "all", "room"})
@@ -88,20 +90,26 @@ def related_devices(home: Home, text: str, *, user_area: str | None = None, hist
     # The words of a device of another kind named in full are that device's: "open the garage
     # door" points at no Front Door Lock ("door").
     in_full = _named_outermost(home, text)
+    # Per kind: the words (and stems) of the devices of other kinds named in full (a kind's own
+    # devices named in full are _kinds_named_only's).
+    others = {
+        domain: _with_stems(set().union(*(words(e.name) for e in in_full if e.domain != domain)))
+        for domain in {e.domain for e in home.entities}
+    }
     return frozenset(
         e.entity_id
         for e in home.entities
         if (
-            _own_words_said(home, e, said - _others_words(in_full, e), earlier)
+            _own_words_said(home, e, said - others[e.domain], earlier)
             if e.domain in named_kinds
-            else _score(home, e, said - _others_words(in_full, e), earlier, user_area, stems=True) > 0
+            else _score(home, e, said - others[e.domain], earlier, user_area, stems=True) > 0
         )
     )
 
 
-def _named_outermost(home: Home, text: str) -> list[tuple[Entity, set[str]]]:
+def _named_outermost(home: Home, text: str) -> list[Entity]:
     """The devices whose whole name the text says word for word, not inside a longer name it says
-    ("the reading lamp" names no Reading scene), with their names' words."""
+    ("the reading lamp" names no Reading scene)."""
     said = word_list(text)
     spans = []
     for entity in home.entities:
@@ -109,17 +117,12 @@ def _named_outermost(home: Home, text: str) -> list[tuple[Entity, set[str]]]:
         spans += [
             (at, at + len(name), entity) for at in range(len(said) - len(name) + 1) if name and said[at : at + len(name)] == name
         ]
-    return [
-        (entity, words(entity.name))
-        for start, end, entity in spans
-        if not any(a <= start and end <= b and b - a > end - start for a, b, _ in spans)
-    ]
+    return _outermost(spans)
 
 
-def _others_words(in_full: list[tuple[Entity, set[str]]], entity: Entity) -> set[str]:
-    """The words (and stems) of the devices of other kinds named in full (a kind's own devices
-    named in full are _kinds_named_only's)."""
-    return _with_stems(set().union(*(found for other, found in in_full if other.domain != entity.domain)))
+def _outermost(spans: Sequence[tuple[int, int, _T]]) -> list[_T]:  # noqa: UP047 (runs on Python 3.11 too)
+    """What the (start, end, what) spans say, but for those inside a longer span."""
+    return [what for start, end, what in spans if not any(a <= start and end <= b and b - a > end - start for a, b, _ in spans)]
 
 
 def _kinds_named_only(home: Home, text: str) -> set[str]:
@@ -199,7 +202,7 @@ def named_without_call(home: Home, text: str, called: set[str]) -> list[Entity]:
         return []
     phrases = {e.entity_id: [_WORD.findall(n.lower()) for n in (e.name, *e.aliases)] for e in home.entities}
     said_in = {
-        e.entity_id: {i for i, clause in enumerate(clauses) if any(p and _within(p, clause) for p in phrases[e.entity_id])}
+        e.entity_id: {i for i, clause in enumerate(clauses) if any(p and within(p, clause) for p in phrases[e.entity_id])}
         for e in home.entities
     }
     with_call = set().union(*(said_in[i] for i in called if i in said_in))
@@ -230,12 +233,12 @@ def named_alone(home: Home, text: str) -> Entity | None:
         for at in range(len(clause) - len(name) + 1)
         if tuple(clause[at : at + len(name)]) == name
     ]
-    outermost = [d for s, e, d in said if not any(a <= s and e <= b and b - a > e - s for a, b, _ in said)]
+    outermost = _outermost(said)
     named = {entity.entity_id: entity for devices in outermost for entity in devices}
     return next(iter(named.values())) if len(named) == 1 and all(len(d) == 1 for d in outermost) else None
 
 
-def _within(phrase: list[str], clause: list[str]) -> bool:
+def within(phrase: list[str], clause: list[str]) -> bool:
     return any(clause[i : i + len(phrase)] == phrase for i in range(len(clause) - len(phrase) + 1))
 
 

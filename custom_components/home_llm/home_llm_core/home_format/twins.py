@@ -26,7 +26,7 @@ from dataclasses import replace
 from .ask_back import question_back
 from .groups import floor_said, whole_group
 from .home import Entity, Home
-from .relevance import areas_named, word_list
+from .relevance import areas_named, within, word_list
 from .reply import ModelCall
 from .validation import find_target
 
@@ -46,10 +46,10 @@ def settle_twins(
     if whole_group(home, text, calls, user_area) is not None:
         return list(calls)  # "the lights upstairs": every one there is meant
     settled: list[ModelCall] = []
-    called_entities = [entity for c in calls if (entity := find_target(home, c.target)) is not None]
+    targets = [find_target(home, c.target) for c in calls]
+    called_entities = [e for e in targets if e is not None]
     called = {e.entity_id for e in called_entities}
-    for call in calls:
-        entity = find_target(home, call.target)
+    for call, entity in zip(calls, targets, strict=True):
         twins = twins_of(home, entity) if entity is not None else []
         if entity is None or len(twins) < 2 or {t.entity_id for t in twins} <= called:
             settled.append(call)
@@ -134,8 +134,7 @@ def _own_alias_said(entity: Entity, twins: list[Entity], said: list[str], name: 
 def _plural_said(name: list[str], said: list[str]) -> bool:
     if not name or name[-1].endswith("s"):
         return False
-    plural = [*name[:-1], name[-1] + "s"]
-    return any(said[i : i + len(plural)] == plural for i in range(len(said)))
+    return within([*name[:-1], name[-1] + "s"], said)
 
 
 def _which(twins: list[Entity]) -> str | None:
