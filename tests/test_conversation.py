@@ -698,3 +698,35 @@ async def test_calls_on_devices_the_request_does_not_point_at_do_not_run(
     scripted_worker.replies = [call("light.turn_off", "light.ceiling_lights")]
     result = await ask(hass, "it's too bright in here")
     assert hass.states.get("light.ceiling_lights").state == "off"
+
+
+async def test_status_answers_say_the_homes_own_facts(hass: HomeAssistant, demo_home, scripted_worker, caplog) -> None:
+    """An answer in the data's status forms whose device, state or value the home contradicts
+    says the home's own: the device the question names, its state or value, and yes or no for
+    the state asked about. Nothing runs."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    before = snapshot(hass)
+    assert hass.states.get("light.bed_light").state == "off" and hass.states.get("cover.garage_door").state == "closed"
+    target = hass.states.get("climate.hvac").attributes["temperature"]
+
+    scripted_worker.replies = ["Yes, the Bed Light is on."]
+    result = await ask(hass, "is the bed light on?")
+    assert result.response.speech["plain"]["speech"] == "No, the Bed Light is off."
+    assert "a status answer whose device, state or value the home contradicts" in caplog.text
+
+    scripted_worker.replies = ["Yes, the Living Room Window is open."]
+    result = await ask(hass, "is the garage door open?")
+    assert result.response.speech["plain"]["speech"] == "No, the Garage Door is closed."
+
+    scripted_worker.replies = [f"The Hvac is set to {target + 3:g}°C."]
+    result = await ask(hass, "what is the hvac set to?")
+    assert result.response.speech["plain"]["speech"] == f"The Hvac is set to {target:g}°C."
+
+    # Answers the home agrees with, and answers of other forms, are the model's.
+    scripted_worker.replies = ["The Garage Door is closed.", "I think the garage is shut."]
+    assert (await ask(hass, "how's the garage door?")).response.speech["plain"]["speech"] == "The Garage Door is closed."
+    assert (await ask(hass, "how's the garage door?")).response.speech["plain"]["speech"] == "I think the garage is shut."
+    assert snapshot(hass) == before and len(scripted_worker.requests) == 5

@@ -516,3 +516,28 @@ def test_the_area_and_a_devices_noun_name_it_where_that_is_unique(data) -> None:
         same_noun = [e for e in home.entities if e.area == target.area and noun in _words(e.name).split()]
         assert same_noun == [target], record["messages"][-2]["content"]
     assert seen > 5
+
+
+def test_the_agent_keeps_the_datas_status_answers_and_restores_them_when_wrong(data) -> None:
+    """The agent holds status answers to the home (home_format/status.py): every answer the data
+    teaches passes unchanged, and a yes/no answer with the other state and the other word (what a
+    small model writes) becomes the data's answer again."""
+    from home_llm_core.home_format.status import YES_NO_PAIRS, checked_status
+
+    kept = restored = 0
+    for record in data["v2"]:
+        answer = parse_reply(record["messages"][-1]["content"])
+        if answer.calls or not answer.sentence:
+            continue
+        home, request = Home.from_dict(record["home"]), record["messages"][-2]["content"]
+        assert checked_status(home, request, answer.sentence) is None, (request, answer.sentence)
+        kept += 1
+        found = re.fullmatch(r"(Yes|No), the (.+) (is|are) (\w+)\.", answer.sentence)
+        pair = next((p for p in YES_NO_PAIRS if found and found[4] in p), None)
+        if found is None or pair is None or len(set(pair) & set(re.findall(r"\w+", request.lower()))) != 1:
+            continue
+        other = pair[1 - pair.index(found[4])]
+        wrong = f"{'No' if found[1] == 'Yes' else 'Yes'}, the {found[2]} {found[3]} {other}."
+        assert checked_status(home, request, wrong) == answer.sentence, (request, wrong)
+        restored += 1
+    assert kept > 100 and restored > 5, (kept, restored)

@@ -289,6 +289,50 @@ def test_summary_rates() -> None:
     assert summary["latency_s"]["median"] == 3.5 and summary["latency_s"]["max"] == 6.0
 
 
+@pytest.mark.parametrize(
+    ("expected", "answer", "right"),
+    [
+        ("No, the Office Light is on.", "No, the Office Light is on.", True),
+        ("No, the Office Light is on.", "Nope, the office light is currently on.", True),  # persona and case
+        ("The humidity in the Kitchen is 62 %.", "The kitchen is at 62%.", True),  # the facts, worded otherwise
+        ("No, the Office Light is on.", "Yes, the Office Light is on.", False),  # yes for no
+        ("No, the Office Light is on.", "No, the Office Light is off.", False),  # the state
+        ("No, the Office Light is on.", "No, the Kitchen Light is on.", False),  # the device
+        ("The TV volume is at 30%.", "The TV volume is at 90%.", False),  # the value
+        ("There are 2 items on the Shopping List.", "I can't check your list.", False),
+    ],
+)
+def test_a_status_answer_is_right_when_it_states_the_expected_facts(expected: str, answer: str, right: bool) -> None:
+    assert scoring.answer_right(evaluate.home_from_case(HOME), expected, answer) is right
+
+
+def test_status_answers_are_counted_apart_from_exact_match() -> None:
+    records = [
+        {
+            "id": "right",
+            "category": "status",
+            **scored([], "No, the Office Light is on.", expected_answer="No, the Office Light is on."),
+        },
+        {
+            "id": "wrong",
+            "category": "status",
+            **scored([], "Yes, the Office Light is off.", expected_answer="No, the Office Light is on."),
+        },
+        {"id": "chat", "category": "chit_chat", **scored([], "Hello!")},
+    ]
+    summary = scoring.summarise(records)
+    assert [r["answer_right"] for r in records] == [True, False, None]
+    assert summary["exact_match"] == 1.0 and summary["answers"] == {"cases": 2, "right": 1}  # no call is still exact
+    # The expected answer of a generated status case is its last reply; a plain case file may give one.
+    asked = [
+        {"role": "user", "content": "is the office light off?"},
+        {"role": "assistant", "content": "No, the Office Light is on."},
+    ]
+    assert evaluate.expected_answer_of({"category": "status", "messages": asked}) == "No, the Office Light is on."
+    assert evaluate.expected_answer_of({"category": "chit_chat", "messages": asked}) is None
+    assert evaluate.expected_answer_of({"expected_answer": "It is on."}) == "It is on."
+
+
 # --- cases ----------------------------------------------------------------------------------
 
 

@@ -942,3 +942,71 @@ def test_a_call_that_changes_nothing_and_the_sentence_for_it() -> None:
     assert already(home, [ServiceCall("light", "turn_off", "light.fairy")]) == "The Fairy Lights are already off."
     two = [ServiceCall("light", "turn_off", "light.desk"), ServiceCall("light", "turn_off", "light.fairy")]
     assert already(home, two) == "The Desk Lamp and the Fairy Lights are already off."
+
+
+def test_a_word_for_one_family_of_covers_points_at_no_other_family() -> None:
+    from home_llm_core.home_format.relevance import related_devices
+
+    home = Home(
+        (
+            Entity("cover.roman_blind", "Roman Blind", "closed", {"device_class": "blind"}, "Shower Room"),
+            Entity("cover.side_gate", "Side Gate", "closed", {"device_class": "gate"}, "Driveway"),
+            Entity("cover.garage", "Garage Door", "closed", {"device_class": "garage"}, "Garage"),
+            Entity("cover.awning", "Awning", "closed", {"device_class": "awning"}, "Patio"),
+            Entity("cover.screen", "Screen", "closed", {}, "Patio"),
+        )
+    )
+    # Home LLM 135M opened the side gate beside the blind for "pull up all of the blinds in the Shower Room".
+    assert related_devices(home, "pull up all of the blinds") == {"cover.roman_blind", "cover.awning", "cover.screen"}
+    assert related_devices(home, "shut the gate") == {"cover.side_gate", "cover.screen"}
+    assert related_devices(home, "raise the shutters") == {"cover.roman_blind", "cover.awning", "cover.screen"}
+    # Words of no family, "shut" among them, speak of every cover.
+    assert related_devices(home, "shut everything that can open") == {e.entity_id for e in home.entities}
+
+
+_STATUS_HOME = Home(
+    (
+        Entity("light.accent", "Accent Light", "on", {"brightness": 204}, "Lounge"),
+        Entity("light.night", "Night Light", "off", {}, "Nursery"),
+        Entity("cover.garage", "Garage Door", "closed", {"device_class": "garage"}, "Garage"),
+        Entity("lock.front", "Front Door Lock", "unlocked", {}, "Hall"),
+        Entity("binary_sensor.back", "Back Door", "on", {"device_class": "door"}, "Kitchen"),
+        Entity("media_player.echo", "Echo", "playing", {"volume_level": 0.3}, "Kitchen"),
+        Entity("climate.heating", "Heating", "heat", {"temperature": 21}, "Hall"),
+        Entity("sensor.wind", "Wind Speed", "34.7", {"unit_of_measurement": "km/h"}, None),
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "sentence", "checked"),
+    [
+        # The state asked about decides yes or no; the state is the device's own.
+        ("tell me if the accent light is on", "Yes, the Accent Light is off.", "Yes, the Accent Light is on."),
+        ("has the night light been switched off?", "No, the Night Light is on.", "Yes, the Night Light is off."),
+        ("is the back door open", "No, the Back Door is closed.", "Yes, the Back Door is open."),
+        ("have i locked the front door lock", "Indeed, the Front Door Lock is locked.", "No, the Front Door Lock is unlocked."),
+        # No state of the pair said: the model's yes or no, turned round with the state.
+        ("check the garage door is shtu", "Yep, the Garage Door is open.", "Nope, the Garage Door is closed."),
+        ("how's the night light", "The Night Light is currently on.", "The Night Light is currently off."),
+        # Another device than the one the question names alone.
+        ("is the garage door open?", "Yes, the Front Door Lock is unlocked.", "No, the Garage Door is closed."),
+        ("how's the garage door", "Yes, the Front Door Lock is unlocked.", "The Garage Door is closed."),
+        # Values: a light's brightness (its state while off), a volume, a target, a reading.
+        ("how bright is the accent light", "The Accent Light is at 40%.", "The Accent Light is at 80%."),
+        ("how bright is the night light", "The Night Light is shining at 40%.", "The Night Light is off."),
+        ("what volume is the echo at", "The Echo volume is at 90%.", "The Echo volume is at 30%."),
+        ("what is the heating set to", "The Heating is set to 25°C.", "The Heating is set to 21°C."),
+        ("give me the wind speed", "The Wind Speed is 7.5 km/h.", "The Wind Speed is 34.7 km/h."),
+        # True answers, and answers of other forms or about no device, are left alone.
+        ("is the accent light on", "Yes, the Accent Light is on.", None),
+        ("turn off the accent light", "The Accent Light is already off.", None),
+        ("is the box fan on", "Yes, the Box Fan is an appliance.", None),
+        ("is the kitchen warm", "The Kitchen is at 22 °C.", None),
+        ("is the accent light on", "I think so.", None),
+    ],
+)
+def test_a_status_answer_is_held_to_the_home(request_text: str, sentence: str, checked: str | None) -> None:
+    from home_llm_core.home_format.status import checked_status
+
+    assert checked_status(_STATUS_HOME, request_text, sentence) == checked

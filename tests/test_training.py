@@ -158,6 +158,16 @@ def test_lora_on_the_bundled_gguf_trains_and_the_adapter_loads_in_llama_cpp(data
     continued = json.loads((more / "run.json").read_text())
     assert continued["evals"][0]["loss"] == pytest.approx(run["evals"][2]["loss"], rel=1e-3)
     assert continued["lora"]["started_from"] == str(out / "adapter") and continued["lora"]["r"] == 16
+    # Or from the adapter's GGUF (what a run commits): llama.cpp's q/k row order undone, f16 weights.
+    (exported,) = run["exports"]
+    from_gguf = tmp_path / "from_gguf"
+    train(
+        "training/train.py", "--base", "bundled", "--data", dataset, "--out", from_gguf, "--init-adapter", exported["path"],
+        "--steps", 1, "--eval-fraction", 0.125, "--eval-every", 1, "--export", "none",
+    )  # fmt: skip
+    again = json.loads((from_gguf / "run.json").read_text())
+    assert again["evals"][0]["loss"] == pytest.approx(run["evals"][2]["loss"], rel=1e-2)
+    assert again["lora"]["r"] == 16 and again["lora"]["alpha"] == 32
 
     base = _llama(model_path=str(BUNDLED_GGUF))
     # The training tokens are llama.cpp's own tokens for the integration's prompt, and the loss

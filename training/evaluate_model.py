@@ -138,6 +138,18 @@ class Case:
     category: str
     history: list[tuple[str, str]] = field(default_factory=list)
     now: datetime | None = None
+    expected_answer: str | None = None  # a status question's answer, to check the facts it states
+
+
+def expected_answer_of(data: dict[str, Any]) -> str | None:
+    """A status question's expected answer: "expected_answer", or the data generator's last
+    assistant message."""
+    if "expected_answer" in data or data.get("category") != "status":
+        return data.get("expected_answer")
+    last = (data.get("messages") or [{}])[-1]
+    if last.get("role") != "assistant":
+        return None
+    return parse_reply(last["content"]).sentence or None
 
 
 def home_from_case(data: dict[str, Any]) -> Home:
@@ -187,6 +199,7 @@ def load_cases(paths: Iterable[Path], *, remember_turns: int = defaults.DEFAULT_
                             category=str(data.get("category") or ("action" if expected else "no_action")),
                             history=history_of(data, remember_turns),
                             now=datetime.fromisoformat(now) if now else None,
+                            expected_answer=expected_answer_of(data),
                         )
                     )
                 except (ValueError, KeyError, TypeError) as err:
@@ -265,7 +278,13 @@ async def evaluate_cases(
             "history": case.history,
             "expected_calls": case.expected_calls,
             "raw_output": result.text if result else None,
-            **scoring.score_output(case.home, case.expected_calls, result.text if result else "", compat=settings.compat),
+            **scoring.score_output(
+                case.home,
+                case.expected_calls,
+                result.text if result else "",
+                compat=settings.compat,
+                expected_answer=case.expected_answer,
+            ),
             "error": error,
             "latency_s": round(latency, 4),
             "stats": result.stats if result else None,
@@ -324,6 +343,11 @@ def format_table(report: dict[str, Any]) -> str:
         )
     if summary["prompt_tokens_mean"]:
         lines.append(f"prompt {summary['prompt_tokens_mean']:.0f} tokens on average")
+    if answers := summary.get("answers"):
+        lines.append(
+            f"status answers that state the expected facts: {answers['right']} of {answers['cases']} "
+            f"({answers['right'] / answers['cases']:.1%})"
+        )
     if unsupported["cases"]:
         lines.append(f"unsupported cases (counted, not scored; the model acted on {unsupported['acted']}):")
         lines += [f"  {n} x {reason}" for reason, n in unsupported["by_reason"].items()]

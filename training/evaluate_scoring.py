@@ -26,7 +26,9 @@ from home_llm_core.home_format import (
     validate_calls,
 )
 from home_llm_core.home_format.colors import rgb_of
+from home_llm_core.home_format.relevance import word_list
 from home_llm_core.home_format.services import ARGUMENTS, SERVICES, services_for
+from home_llm_core.home_format.status import STATE_WORDS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -171,9 +173,50 @@ def confusion(home: Home, expected: Expected, result: Interpretation) -> str | N
     return "right service, wrong or missing argument"
 
 
-def score_output(home: Home, expected_calls: Sequence[Mapping[str, Any]], text: str, *, compat: bool = False) -> dict[str, Any]:
+# The facts a status answer states, besides names and numbers: its yes or no, and its state words.
+_YES_WORDS = frozenset({"yes", "yep", "indeed"})
+_NO_WORDS = frozenset({"no", "nope"})
+_STATE_PHRASES = sorted(
+    {tuple(word_list(w)) for w in STATE_WORDS.values()} | {(w,) for w in ("open", "closed", "locked", "unlocked")},
+    key=len,
+    reverse=True,
+)
+
+
+def answer_right(home: Home, expected: str, got: str) -> bool:
+    """Whether an answer states the facts of the expected one, worded as it may be: the same yes
+    or no, every device and area name, number and state the expected answer says ("The shower room
+    is at 62%." for "The humidity in the Shower Room is 62 %.")."""
+    want, said = word_list(expected), word_list(got)
+    if _yes_or_no(want) is not None and _yes_or_no(said) != _yes_or_no(want):
+        return False
+    names = {e.name for e in home.entities} | {e.area for e in home.entities if e.area}
+    facts = [word_list(name) for name in names if _says(want, word_list(name))]
+    facts += [[w] for w in want if w.isdigit()]
+    facts += [list(phrase) for phrase in _STATE_PHRASES if _says(want, list(phrase))]
+    return all(_says(said, fact) for fact in facts if fact)
+
+
+def _yes_or_no(text: list[str]) -> bool | None:
+    first = text[0] if text else ""
+    return True if first in _YES_WORDS else False if first in _NO_WORDS else None
+
+
+def _says(text: list[str], phrase: list[str]) -> bool:
+    return any(text[i : i + len(phrase)] == phrase for i in range(len(text) - len(phrase) + 1))
+
+
+def score_output(
+    home: Home,
+    expected_calls: Sequence[Mapping[str, Any]],
+    text: str,
+    *,
+    compat: bool = False,
+    expected_answer: str | None = None,
+) -> dict[str, Any]:
     """Everything the report says about one output: executed and refused calls and the scores
-    (scores are None when the case's expected calls are unsupported)."""
+    (scores are None when the case's expected calls are unsupported). With expected_answer (a
+    status question's), whether the answer states its facts (answer_right)."""
     expected = normalise_expected(home, expected_calls, compat=compat)
     result = interpret_reply(home, text)
     return {
@@ -189,6 +232,7 @@ def score_output(home: Home, expected_calls: Sequence[Mapping[str, Any]], text: 
         "unreadable": list(result.parsed.problems),
         "scores": score(home, expected, result).as_dict() if expected.supported else None,
         "confusion": confusion(home, expected, result) if expected.supported else None,
+        "answer_right": None if expected_answer is None else answer_right(home, expected_answer, result.parsed.sentence),
     }
 
 
@@ -249,7 +293,16 @@ def summarise(cases: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "errors": {"cases": sum(1 for c in cases if c.get("error")), "ids": [c["id"] for c in cases if c.get("error")]},
         "latency_s": _distribution(latencies),
         "prompt_tokens_mean": round(statistics.fmean(prompt_tokens), 1) if prompt_tokens else None,
+        "answers": _answers(scored),
     }
+
+
+def _answers(cases: list[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Status answers that state the expected facts, of those with an expected answer."""
+    judged = [c for c in cases if c.get("answer_right") is not None]
+    if not judged:
+        return None
+    return {"cases": len(judged), "right": sum(bool(c["answer_right"]) for c in judged)}
 
 
 def _distribution(values: list[float]) -> dict[str, float] | None:

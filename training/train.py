@@ -47,7 +47,7 @@ import torch
 from tqdm import tqdm
 
 from home_llm_core import home_format
-from training import export_gguf
+from training import export_gguf, lora_from_gguf
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--init-adapter",
         type=Path,
-        help="start from this LoRA adapter folder (an earlier run's adapter/) instead of a fresh one; its r and targets apply",
+        help="start from this LoRA adapter (an earlier run's adapter/ folder or a .lora.gguf) instead of a fresh one; "
+        "its r and targets apply",
     )
     p.add_argument(
         "--grad-checkpointing",
@@ -178,9 +179,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.init_adapter:
         if args.full:
             parser.error("--init-adapter continues a LoRA adapter (drop --full)")
-        if not (args.init_adapter / "adapter_config.json").exists():
+        if args.init_adapter.suffix == ".gguf":
+            if not args.init_adapter.is_file():
+                parser.error(f"--init-adapter {args.init_adapter}: no such file")
+        elif not (args.init_adapter / "adapter_config.json").exists():
             parser.error(
-                f"--init-adapter {args.init_adapter}: no adapter_config.json there (pass an earlier run's adapter/ folder)"
+                f"--init-adapter {args.init_adapter}: no adapter_config.json there "
+                "(pass an earlier run's adapter/ folder or a .lora.gguf)"
             )
     args.pack_len = args.pack_len or args.max_len
     if args.pack_len < args.max_len:
@@ -843,6 +848,8 @@ def build_model(model, model_type: str, pad_id: int, args: argparse.Namespace) -
         return model, None
     from peft import LoraConfig, PeftModel, get_peft_model
 
+    if args.init_adapter and args.init_adapter.suffix == ".gguf":
+        return adapter_from_gguf(model, model_type, args)
     if args.init_adapter:
         model = PeftModel.from_pretrained(model, str(args.init_adapter), is_trainable=True)
         config = model.peft_config["default"]
@@ -853,6 +860,24 @@ def build_model(model, model_type: str, pad_id: int, args: argparse.Namespace) -
         r=args.lora_r, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout, target_modules=targets, task_type="CAUSAL_LM"
     )
     return get_peft_model(model, config), targets
+
+
+def adapter_from_gguf(model, model_type: str, args: argparse.Namespace) -> tuple[Any, list[str]]:
+    """A fresh PEFT model holding the weights of a llama.cpp LoRA adapter (a shipped .lora.gguf)."""
+    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+
+    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    state, alpha, rank = lora_from_gguf.read_lora_gguf(
+        args.init_adapter, model_type, config.num_attention_heads, config.num_key_value_heads
+    )
+    targets = lora_from_gguf.target_modules(state)
+    args.lora_r, args.lora_alpha = rank, alpha
+    lora = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=args.lora_dropout, target_modules=targets, task_type="CAUSAL_LM")
+    model = get_peft_model(model, lora)
+    result = set_peft_model_state_dict(model, {name: torch.from_numpy(w) for name, w in state.items()})
+    if result.unexpected_keys:
+        raise SystemExit(f"--init-adapter {args.init_adapter}: weights for layers the model lacks: {result.unexpected_keys[:3]}")
+    return model, targets
 
 
 def count_parameters(model) -> dict:

@@ -100,6 +100,7 @@ _RULE_LOGS = {
         "list items; pause, skip, mute, dock, arm away, ...) replace its own: %r"
     ),
     "no_op_calls": "; calls that change nothing (the device is already in that state) are not run: %r",
+    "status_facts": (", a status answer whose device, state or value the home contradicts; the answer says the home's own: %r"),
 }
 
 

@@ -36,8 +36,11 @@ a duration, a list item: home_format/said_values.py) replaces the model's readin
 action it says for the device's kind ("pause", "skip this song", "send it home") the model's
 service. A call on one of several devices that share a name goes to the one the request's
 place, alias or speaker's area settles; with nothing to settle it, the reply asks which one
-(home_format/twins.py). Last, calls that would change nothing (turn off an off light) don't run; with
-none left the reply says the device is already so.
+(home_format/twins.py). Calls that would change nothing (turn off an off light) don't run; with
+none left the reply says the device is already so. Last, an answer in the data's status forms
+("Yes, the Accent Light is off.", "The Desk Lamp is at 40%.") is held to the home: the device the
+request names, its real state or value, and yes or no for the state asked about
+(home_format/status.py).
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ from .home_format.domains import changes_nothing
 from .home_format.groups import whole_group
 from .home_format.relevance import distinctive_words, keep_only, named_alone, named_without_call, words
 from .home_format.said_values import with_said_values
+from .home_format.status import checked_status
 from .home_format.twins import settle_twins
 from .worker_client import GenerationResult
 
@@ -98,7 +102,7 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
             result = _twins_settled(home, request, result)
         else:
             result = await _checked_sentence(worker, home, request, result, sampling)
-    return _without_no_ops(home, _with_said(home, request, result))
+    return _true_to_home(home, request, _without_no_ops(home, _with_said(home, request, result)))
 
 
 # How the data's questions back begin ("Which kitchen light do you mean: ...?").
@@ -232,6 +236,14 @@ def _with_said(home: Home, request: ModelRequest, result: GenerationResult) -> G
     if said == calls:
         return result
     return GenerationResult(render_reply("", said, calls_only=True), {**result.stats, "said_values": result.text})
+
+
+def _true_to_home(home: Home, request: ModelRequest, result: GenerationResult) -> GenerationResult:
+    """A status answer with the facts of the home in place of the model's."""
+    parsed = parse_reply(result.text)
+    if parsed.calls or not parsed.sentence or (checked := checked_status(home, request.text, parsed.sentence)) is None:
+        return result
+    return GenerationResult(render_reply(checked, [], calls_only=True), {**result.stats, "status_facts": result.text})
 
 
 def _without_no_ops(home: Home, result: GenerationResult) -> GenerationResult:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from home_llm_core.home_format.status import state_word
+
 from ..homes import Device
 from ..intents import shown_brightness
 from ..requests import Example, Request, Turn
@@ -17,14 +19,8 @@ def status(r: Request) -> Example | None:
     return None
 
 
-def _state_word(r: Request, device: Device) -> str:
-    words = r.words["state_words"]
-    kind = device.attributes.get("device_class")
-    return (
-        words.get(f"{device.domain}.{kind}.{device.state}")
-        or words.get(f"{device.domain}.{device.state}")
-        or device.state.replace("_", " ")
-    )
+def _state_word(device: Device) -> str:
+    return state_word(device.domain, device.attributes.get("device_class"), device.state)
 
 
 def _ask_device(r: Request, name: str, devices: list[Device], answer: Callable[[Device], tuple[str, dict]]) -> Turn | None:
@@ -52,10 +48,10 @@ def _yes_no(domains: set[str], asked: str, other: str) -> Callable:
     """ask_on / ask_open / ...: yes or no, then the state as it is."""
 
     def asker(r: Request, name: str) -> Turn | None:
-        devices = [d for d in r.home.devices if d.domain in domains and _state_word(r, d) in (asked, other)]
+        devices = [d for d in r.home.devices if d.domain in domains and _state_word(d) in (asked, other)]
 
         def answer(device):
-            word = _state_word(r, device)
+            word = _state_word(device)
             return ("answer.yes" if word == asked else "answer.no"), {"state": word}
 
         return _ask_device(r, name, devices, answer)
@@ -78,7 +74,7 @@ def _ask_state(r: Request, name: str) -> Turn | None:
         "binary_sensor",
     }
     devices = [d for d in r.home.devices if d.domain in domains]
-    return _ask_device(r, name, devices, lambda d: ("answer.state", {"state": _state_word(r, d)}))
+    return _ask_device(r, name, devices, lambda d: ("answer.state", {"state": _state_word(d)}))
 
 
 def _ask_target(r: Request, name: str) -> Turn | None:
@@ -86,7 +82,7 @@ def _ask_target(r: Request, name: str) -> Turn | None:
 
     def answer(device):
         if device.state == "off":
-            return "answer.state", {"state": _state_word(r, device)}
+            return "answer.state", {"state": _state_word(device)}
         return "answer.target", {"value": r.lang.temperature_text(device.attributes["temperature"], r.home.temperature_unit)}
 
     return _ask_device(r, name, devices, answer)
@@ -98,7 +94,7 @@ def _ask_brightness(r: Request, name: str) -> Turn | None:
     def answer(device):
         pct = shown_brightness(device)
         if pct is None:
-            return "answer.state", {"state": _state_word(r, device)}
+            return "answer.state", {"state": _state_word(device)}
         return "answer.brightness", {"value": r.lang.percent_text(pct)}
 
     return _ask_device(r, name, devices, answer)
@@ -113,7 +109,7 @@ def _ask_playing(r: Request, name: str) -> Turn | None:
             return "answer.playing", {"value": title}
         if device.state == "paused" and title:
             return "answer.paused_on", {"value": title}
-        return "answer.nothing_playing", {"state": _state_word(r, device)}
+        return "answer.nothing_playing", {"state": _state_word(device)}
 
     return _ask_device(r, name, devices, answer)
 

@@ -54,6 +54,17 @@ DOMAIN_WORDS: dict[str, frozenset[str]] = {
     "humidifier": frozenset({"humidifier", "humidity", "dry"}),
 }
 
+# Cover words that speak of one family of covers only: "the blinds" point at no gate or garage
+# door. A cover without a device class may be any of them.
+_COVER_FAMILIES: tuple[tuple[frozenset[str], frozenset[str]], ...] = (
+    (
+        frozenset({"blind", "blinds", "shade", "shades", "curtain", "curtains", "shutter", "shutters"}),
+        frozenset({"blind", "shade", "curtain", "shutter", "awning", "window"}),
+    ),
+    (frozenset({"garage"}), frozenset({"garage"})),
+    (frozenset({"gate"}), frozenset({"gate"})),
+)
+
 
 def word_list(text: str) -> list[str]:
     """The words of a text, lower case, in order."""
@@ -168,9 +179,20 @@ def _score(home: Home, entity: Entity, said: set[str], earlier: set[str], user_a
     points = 8 * len(said & names) + 2 * len(earlier & names)
     points += 6 if area and area <= said else 0
     points += 4 if floor and floor <= said else 0
-    points += 3 if said & kind_words else 0
+    points += 3 if _kind_said(entity, said & kind_words) else 0
     points += 3 if user_area and entity.area == user_area else 0
     return points
+
+
+def _kind_said(entity: Entity, kind_said: set[str]) -> bool:
+    """Whether the words said of the device's kind speak of it: where a cover family's word is
+    said, of that family only ("shut the gate": no blind; "open", "close" alone: any cover)."""
+    device_class = entity.attributes.get("device_class")
+    if entity.domain != "cover" or not device_class or not kind_said:
+        return bool(kind_said)
+    # "shut" is also the stem of "shutters": it says "close".
+    said_of = [classes for found, classes in _COVER_FAMILIES if kind_said & (_with_stems(set(found)) - {"shut"})]
+    return not said_of or any(device_class in classes for classes in said_of)
 
 
 def _with_stems(found: set[str]) -> set[str]:

@@ -1,0 +1,190 @@
+"""How an answer says a device's state, and a status answer held to the home's real states.
+
+The data's answers to "is the X on?" say the state in words ("Yes, the Front Door is open." for a
+door sensor that is "on"); those words are defined here, for the data generator and the agent
+alike. A small model answers such a question with the right form and a wrong fact now and then:
+Home LLM 135M v2.2 said "Yes, the Accent Light is off." to "tell me if the accent light is on"
+(it was on) and "Yes, the Garage Door..."-style answers about another device than the one asked
+about. An answer of the data's forms ("[Yes|No], the <name> is <state>.") that names a device of
+the home is checked: the device the request names alone replaces another one, the state becomes
+the device's own, and yes or no follows from the state the question asks about. Answers of any
+other form are left as they are.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .home import Entity, Home
+from .relevance import named_alone, word_list
+
+# 'domain.state' or 'domain.device_class.state' -> how an answer says it; any other state is said
+# as itself, underscores as spaces.
+STATE_WORDS: dict[str, str] = {
+    "climate.heat": "set to heat",
+    "climate.cool": "set to cool",
+    "climate.heat_cool": "set to heat and cool",
+    "climate.auto": "on auto",
+    "climate.dry": "set to dry",
+    "climate.fan_only": "running the fan only",
+    "climate.off": "off",
+    "vacuum.docked": "docked",
+    "vacuum.cleaning": "cleaning",
+    "vacuum.paused": "paused",
+    "vacuum.returning": "returning to its dock",
+    "vacuum.idle": "idle",
+    "timer.active": "running",
+    "timer.idle": "not running",
+    "timer.paused": "paused",
+    "media_player.playing": "playing",
+    "media_player.paused": "paused",
+    "media_player.idle": "idle",
+    "media_player.on": "on",
+    "media_player.off": "off",
+    "cover.opening": "opening",
+    "cover.closing": "closing",
+    "binary_sensor.door.on": "open",
+    "binary_sensor.door.off": "closed",
+    "binary_sensor.window.on": "open",
+    "binary_sensor.window.off": "closed",
+    "binary_sensor.motion.on": "detecting motion",
+    "binary_sensor.motion.off": "clear",
+    "binary_sensor.moisture.on": "wet",
+    "binary_sensor.moisture.off": "dry",
+    "binary_sensor.smoke.on": "detecting smoke",
+    "binary_sensor.smoke.off": "clear",
+    "binary_sensor.gas.on": "detecting gas",
+    "binary_sensor.gas.off": "clear",
+    "script.on": "running",
+    "script.off": "not running",
+    "input_boolean.on": "on",
+    "input_boolean.off": "off",
+}
+
+# The two answers of a yes/no question, as the question asks them: "is it on?", "is it off?".
+YES_NO_PAIRS = (("on", "off"), ("open", "closed"), ("locked", "unlocked"))
+# The words an answer starts with, by persona -> (its yes, its no).
+_LEADS = {"Yes": ("Yes", "No"), "Yep": ("Yep", "Nope"), "Indeed": ("Indeed", "No"), "No": ("Yes", "No"), "Nope": ("Yep", "Nope")}
+
+# The data's status answers: "Yes, the X is on.", "No, the X is currently off.", "The X are open."
+_ANSWER = re.compile(
+    r"^(?:(?P<lead>Yes|Yep|Indeed|No|Nope), the|The) (?P<name>.+?) (?P<be>is|are) (?P<currently>currently )?(?P<state>[^.]+)\.$"
+)
+# The states a device of each domain can be in, for telling a state from another fact ("at 40%").
+_STATES = {
+    "light": ("on", "off"),
+    "switch": ("on", "off"),
+    "fan": ("on", "off"),
+    "input_boolean": ("on", "off"),
+    "cover": ("open", "closed", "opening", "closing"),
+    "lock": ("locked", "unlocked", "locking", "unlocking", "jammed"),
+    "binary_sensor": ("on", "off"),
+    "media_player": ("playing", "paused", "idle", "on", "off"),
+    "vacuum": ("docked", "cleaning", "paused", "returning", "idle"),
+    "timer": ("active", "idle", "paused"),
+    "script": ("on", "off"),
+    "climate": ("heat", "cool", "heat_cool", "auto", "dry", "fan_only", "off"),
+}
+
+
+# The data's answers that give a value: "The Desk Lamp is at 40%.", "The Speaker volume is at 30%.",
+# "The Heating is set to 21°C.", "The Wind Speed is 34.7 km/h." (verb -> the value it gives).
+_VALUE_ANSWER = re.compile(
+    r"^The (?P<name>.+?) (?P<verb>volume is at|is shining at|are shining at|is at|are at|is set to|are set to|reads|is|are) "
+    r"(?P<value>-?\d[^ ]*(?: [^ .]+)?)\.$"
+)
+_VALUE_VERBS = {
+    "light": {"is at", "are at", "is shining at", "are shining at"},
+    "media_player": {"volume is at"},
+    "climate": {"is set to", "are set to"},
+    "sensor": {"is", "are", "reads"},
+}
+
+
+def shown_value(entity: Entity, temperature_unit: str) -> str | None:
+    """The value an answer gives for a device, as the prompt shows it: a light's brightness (None
+    while off), a player's volume, a climate device's target (None while off), a sensor's reading."""
+    attrs = entity.attributes
+    if entity.domain == "light" and entity.state == "on" and isinstance(attrs.get("brightness"), (int, float)):
+        return f"{round(attrs['brightness'] * 100 / 255)}%"
+    if entity.domain == "media_player" and isinstance(attrs.get("volume_level"), (int, float)):
+        return f"{round(attrs['volume_level'] * 100)}%"
+    if entity.domain == "climate" and entity.state != "off" and isinstance(attrs.get("temperature"), (int, float)):
+        return f"{attrs['temperature']:g}{temperature_unit}"
+    if entity.domain == "sensor" and attrs.get("unit_of_measurement"):
+        return f"{entity.state} {attrs['unit_of_measurement']}"
+    return None
+
+
+def state_word(domain: str, device_class: str | None, state: str) -> str:
+    """How an answer says the state ("open" for a door sensor that is "on")."""
+    return STATE_WORDS.get(f"{domain}.{device_class}.{state}") or STATE_WORDS.get(f"{domain}.{state}") or state.replace("_", " ")
+
+
+def entity_state_word(entity: Entity) -> str:
+    return state_word(entity.domain, entity.attributes.get("device_class"), entity.state)
+
+
+def _state_words_of(entity: Entity) -> set[str]:
+    device_class = entity.attributes.get("device_class")
+    return {state_word(entity.domain, device_class, state) for state in _STATES.get(entity.domain, ())}
+
+
+def checked_status(home: Home, request: str, sentence: str) -> str | None:
+    """The status answer made true to the home, or None when it is already (or is no status
+    answer about a device of the home in the data's forms, or says nothing this can check)."""
+    if (value := _checked_value(home, sentence.strip())) is not None:
+        return None if value == sentence.strip() else value
+    found = _ANSWER.match(sentence.strip())
+    if found is None or "already" in found["state"].split():
+        return None
+    named = [e for e in home.entities if e.name.lower() == found["name"].lower()]
+    if len(named) != 1:
+        return None
+    device = named[0]
+    asked = named_alone(home, request)
+    if asked is not None and asked.entity_id != device.entity_id and asked.domain in _STATES:
+        device = asked  # "is the garage door open?" answered about the Front Door Lock
+    elif found["state"] not in _state_words_of(device):
+        return None  # another fact ("an Air Conditioner"): nothing to check it against
+    state = entity_state_word(device)
+    lead = found["lead"] and _lead(found["lead"], state, request, swapped=device is not named[0], changed=state != found["state"])
+    be = found["be"] if device is named[0] else "is"
+    start = f"{lead}, the" if lead else "The"
+    answer = f"{start} {device.name} {be} {found['currently'] or ''}{state}."
+    return None if answer == sentence.strip() else answer
+
+
+def _checked_value(home: Home, sentence: str) -> str | None:
+    """A value answer with the device's own value (or state, where it has no such value now), or
+    None when the sentence is no value answer about one device of the home."""
+    found = _VALUE_ANSWER.match(sentence)
+    if found is None:
+        return None
+    named = [e for e in home.entities if e.name.lower() == found["name"].lower()]
+    if len(named) != 1 or found["verb"] not in _VALUE_VERBS.get(named[0].domain, ()):
+        return None
+    device = named[0]
+    value = shown_value(device, home.temperature_unit)
+    if value is None:
+        be = "are" if found["verb"].startswith("are") else "is"
+        return f"The {found['name']} {be} {entity_state_word(device)}."
+    return f"The {found['name']} {found['verb']} {value}."
+
+
+def _lead(lead: str, state: str, request: str, *, swapped: bool, changed: bool) -> str | None:
+    """Yes or no for the state the question asks about ("has it been switched off?": off); where
+    the question says no state of the pair, the model's word, turned round if the state changed,
+    or none for an answer now about another device."""
+    said = set(word_list(request))
+    for pair in YES_NO_PAIRS:
+        if state in pair and len(asked := said & set(pair)) == 1:
+            yes = asked == {state}
+            break
+    else:
+        if swapped:
+            return None
+        if not changed:
+            return lead
+        yes = lead == _LEADS[lead][1]
+    return _LEADS[lead][0 if yes else 1]
