@@ -998,8 +998,21 @@ _STATUS_HOME = Home(
         ("what volume is the echo at", "The Echo volume is at 90%.", "The Echo volume is at 30%."),
         ("what is the heating set to", "The Heating is set to 25°C.", "The Heating is set to 21°C."),
         ("give me the wind speed", "The Wind Speed is 7.5 km/h.", "The Wind Speed is 34.7 km/h."),
-        # True answers, and answers of other forms or about no device, are left alone.
+        # "Already" to a question; "on" before a name is no state asked about.
+        ("check that the night light is off", "The Night Light is already on.", "Yes, the Night Light is off."),
+        ("give me an update on Night Light", "The Night Light is on.", "The Night Light is off."),
+        # Which lights are on: in the place the answer or else the request names, or the whole home.
+        (
+            "which lights are on in the nursery",
+            "Only the Night Light is on in the Nursery.",
+            "None of the lights in the Nursery are on.",
+        ),
+        ("which lights are on in the lounge", "None of the lights are on.", "Only the Accent Light is on in the Lounge."),
+        ("list the lights that are on", "The Accent Light and Night Light are on.", "Only the Accent Light is on."),
+        # True answers, answers to commands ("already" is ask_back's), and answers of other forms
+        # or about no device, are left alone.
         ("is the accent light on", "Yes, the Accent Light is on.", None),
+        ("could you turn the night light on", "The Night Light is already on.", None),
         ("turn off the accent light", "The Accent Light is already off.", None),
         ("is the box fan on", "Yes, the Box Fan is an appliance.", None),
         ("is the kitchen warm", "The Kitchen is at 22 °C.", None),

@@ -212,7 +212,7 @@ def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str
     on." to "invert the chandelier"). earlier: the user's earlier turns ("the bathroom needs it
     too" asks for what they asked for). None for a question, or an answer about no one device."""
     said = _ALREADY.search(sentence)
-    if said is None or not _is_command(request):
+    if said is None or not is_command(request):
         return None
     named = _named_in(home, sentence)
     named = [e for e in named if not any(o is not e and f" {_words(e.name)} " in f" {_words(o.name)} " for o in named)]
@@ -226,7 +226,7 @@ def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str
     return device if not holds or (claimed in _ASKS_FOR and not asked & wanted) else None
 
 
-def _is_command(request: str) -> bool:
+def is_command(request: str) -> bool:
     """Whether the words ask for an action: no question and no never-mind."""
     first = next((w for w in _words(request).split() if w not in _FILLERS), None)
     return first is not None and first not in _NO_COMMAND_STARTS and "?" not in request
@@ -247,7 +247,7 @@ def missing_yet_there(home: Home, sentence: str, request: str) -> Entity | None:
     it says it can't find are the request's own and fit that device's name and area ("I can't
     find a kitchen light in this house." with one light, the Pendant Light, in the Kitchen)."""
     said = _MISSING.search(sentence)
-    if said is None or not _is_command(request):
+    if said is None or not is_command(request):
         return None
     missing = _stems(_words(said.group("what")).split())
     if not missing or not missing <= _stems(_words(request).split()):

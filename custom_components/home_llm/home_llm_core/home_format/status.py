@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from .home import Entity, Home
-from .relevance import named_alone, word_list
+from .relevance import areas_named, named_alone, word_list
 
 # 'domain.state' or 'domain.device_class.state' -> how an answer says it; any other state is said
 # as itself, underscores as spaces.
@@ -67,9 +67,21 @@ YES_NO_PAIRS = (("on", "off"), ("open", "closed"), ("locked", "unlocked"))
 _LEADS = {"Yes": ("Yes", "No"), "Yep": ("Yep", "Nope"), "Indeed": ("Indeed", "No"), "No": ("Yes", "No"), "Nope": ("Yep", "Nope")}
 
 # The data's status answers: "Yes, the X is on.", "No, the X is currently off.", "The X are open."
+# ("already" too, which a model writes to questions now and then).
 _ANSWER = re.compile(
-    r"^(?:(?P<lead>Yes|Yep|Indeed|No|Nope), the|The) (?P<name>.+?) (?P<be>is|are) (?P<currently>currently )?(?P<state>[^.]+)\.$"
+    r"^(?:(?P<lead>Yes|Yep|Indeed|No|Nope), the|The) (?P<name>.+?) (?P<be>is|are) (?P<currently>currently )?"
+    r"(?P<already>already )?(?P<state>[^.]+)\.$"
 )
+# The data's answers to "which lights are on?", with the place they speak of.
+_WHICH_ON = re.compile(
+    r"^(?:None of the lights(?P<none> in the .+?)? are on|Only the (?P<one>.+?) (?:is|are) on(?P<one_where> in the .+?)?"
+    r"|The (?P<many>.+?(?:,| and ).+?) are on(?P<many_where> in the .+?)?)\.$"
+)
+_QUESTION_STARTS = frozenset({"is", "are", "was", "were", "what", "whats", "which", "how", "hows", "does", "did", "has"})
+_QUESTION_STARTS |= {"check", "tell", "list", "any", "anything"}  # not "can", "could", "have": "could you shut it"
+_FILLERS = frozenset({"so", "ok", "okay", "um", "uh", "hey", "hi", "yo", "alright", "well", "oh", "please", "quick", "one"})
+# "on" before these is no state: "give me an update on the lamp".
+_DETERMINERS = frozenset({"the", "a", "an", "my", "this", "that", "de", "your"})
 # The states a device of each domain can be in, for telling a state from another fact ("at 40%").
 _STATES = {
     "light": ("on", "off"),
@@ -133,38 +145,55 @@ def _state_words_of(entity: Entity) -> set[str]:
 def checked_status(home: Home, request: str, sentence: str) -> str | None:
     """The status answer made true to the home, or None when it is already (or is no status
     answer about a device of the home in the data's forms, or says nothing this can check)."""
-    if (value := _checked_value(home, sentence.strip())) is not None:
-        return None if value == sentence.strip() else value
-    found = _ANSWER.match(sentence.strip())
-    if found is None or "already" in found["state"].split():
-        return None
-    named = [e for e in home.entities if e.name.lower() == found["name"].lower()]
-    if len(named) != 1:
-        return None
-    device = named[0]
+    sentence = sentence.strip()
+    checked = (
+        _checked_value(home, request, sentence)
+        or _checked_which_on(home, request, sentence)
+        or _checked_state(home, request, sentence)
+    )
+    return None if checked is None or checked == sentence else checked
+
+
+def _checked_state(home: Home, request: str, sentence: str) -> str | None:
+    found = _ANSWER.match(sentence)
+    question = _asks(request)
+    if found is None or (found["already"] and not question):
+        return None  # an "already" answer to a command is ask_back's
     asked = named_alone(home, request)
-    if asked is not None and asked.entity_id != device.entity_id and asked.domain in _STATES:
+    device = named_device = _called(home, found["name"], asked)
+    if question and asked is not None and asked is not named_device and asked.domain in _STATES:
         device = asked  # "is the garage door open?" answered about the Front Door Lock
-    elif found["state"] not in _state_words_of(device):
+    elif device is None or found["state"] not in _state_words_of(device):
         return None  # another fact ("an Air Conditioner"): nothing to check it against
     state = entity_state_word(device)
-    lead = found["lead"] and _lead(found["lead"], state, request, swapped=device is not named[0], changed=state != found["state"])
-    be = found["be"] if device is named[0] else "is"
+    lead = _lead(home, found["lead"], state, request, swapped=device is not named_device, changed=state != found["state"])
+    be = found["be"] if device is named_device else "is"
     start = f"{lead}, the" if lead else "The"
-    answer = f"{start} {device.name} {be} {found['currently'] or ''}{state}."
-    return None if answer == sentence.strip() else answer
+    return f"{start} {device.name} {be} {found['currently'] or ''}{state}."
 
 
-def _checked_value(home: Home, sentence: str) -> str | None:
+def _asks(request: str) -> bool:
+    """Whether the request is a question (not a command, nor a never-mind)."""
+    first = next((w for w in word_list(request) if w not in _FILLERS), "")
+    return "?" in request or first in _QUESTION_STARTS
+
+
+def _called(home: Home, name: str, asked: Entity | None) -> Entity | None:
+    """The device an answer calls by this name: the one so called, or of several so called, the
+    one the request names alone."""
+    called = [e for e in home.entities if e.name.lower() == name.lower()]
+    return called[0] if len(called) == 1 else asked if asked in called else None
+
+
+def _checked_value(home: Home, request: str, sentence: str) -> str | None:
     """A value answer with the device's own value (or state, where it has no such value now), or
     None when the sentence is no value answer about one device of the home."""
     found = _VALUE_ANSWER.match(sentence)
     if found is None:
         return None
-    named = [e for e in home.entities if e.name.lower() == found["name"].lower()]
-    if len(named) != 1 or found["verb"] not in _VALUE_VERBS.get(named[0].domain, ()):
+    device = _called(home, found["name"], named_alone(home, request))
+    if device is None or found["verb"] not in _VALUE_VERBS.get(device.domain, ()):
         return None
-    device = named[0]
     value = shown_value(device, home.temperature_unit)
     if value is None:
         be = "are" if found["verb"].startswith("are") else "is"
@@ -172,19 +201,53 @@ def _checked_value(home: Home, sentence: str) -> str | None:
     return f"The {found['name']} {found['verb']} {value}."
 
 
-def _lead(lead: str, state: str, request: str, *, swapped: bool, changed: bool) -> str | None:
+def _checked_which_on(home: Home, request: str, sentence: str) -> str | None:
+    """A "which lights are on" answer listing the lights on in the place it speaks of (the request's
+    one area where the answer names none), in the data's forms."""
+    found = _WHICH_ON.match(sentence)
+    if found is None:
+        return None
+    where = (found["none"] or found["one_where"] or found["many_where"] or "").removeprefix(" in the ")
+    areas = {e.area.lower(): e.area for e in home.entities if e.area}
+    if where and where.lower() not in areas:
+        return None
+    said_areas = areas_named(home, request)
+    area = areas[where.lower()] if where else said_areas[0] if len(said_areas) == 1 else None
+    place = f" in the {area}" if area else ""
+    lit = [e.name for e in home.entities if e.domain == "light" and e.state == "on" and (area is None or e.area == area)]
+    if not lit:
+        return f"None of the lights{place} are on."
+    if len(lit) == 1:
+        return f"Only the {lit[0]} {'are' if _plural(lit[0]) else 'is'} on{place}."
+    return f"The {', '.join(lit[:-1])} and {lit[-1]} are on{place}."
+
+
+def _plural(name: str) -> bool:
+    last = name.split()[-1].lower() if name.split() else ""
+    return last.endswith("s") and not last.endswith(("ss", "us", "is"))
+
+
+def _before_a_noun(following: list[str], home: Home) -> bool:
+    """Whether "on" is a preposition here: before a determiner or a word of a name or an area
+    ("an update on Vanity Light"), not a state ("is it on?", "is the lamp on in the hall")."""
+    if not following:
+        return False
+    names = " ".join(" ".join((e.name, *e.aliases, e.area or "")) for e in home.entities)
+    return following[0] in _DETERMINERS or following[0] in set(word_list(names))
+
+
+def _lead(home: Home, lead: str | None, state: str, request: str, *, swapped: bool, changed: bool) -> str | None:
     """Yes or no for the state the question asks about ("has it been switched off?": off); where
     the question says no state of the pair, the model's word, turned round if the state changed,
     or none for an answer now about another device."""
-    said = set(word_list(request))
+    said = word_list(request)
+    states_said = {w for i, w in enumerate(said) if w != "on" or not _before_a_noun(said[i + 1 : i + 2], home)}
     for pair in YES_NO_PAIRS:
-        if state in pair and len(asked := said & set(pair)) == 1:
+        if state in pair and len(asked := states_said & set(pair)) == 1:
             yes = asked == {state}
             break
     else:
-        if swapped:
-            return None
-        if not changed:
-            return lead
+        if swapped or lead is None or not changed:
+            return None if swapped else lead
         yes = lead == _LEADS[lead][1]
-    return _LEADS[lead][0 if yes else 1]
+    return _LEADS[lead or "Yes"][0 if yes else 1]
