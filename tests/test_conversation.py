@@ -666,6 +666,11 @@ async def test_values_the_request_says_in_words_replace_the_models(
     await ask(hass, "set the hvac to twenty two and a half degrees")
     assert hass.states.get("climate.hvac").attributes["temperature"] == 22.5
 
+    # A change by an amount: the current target moved by the step the words say, not the model's number.
+    scripted_worker.replies = [call("climate.set_temperature", "climate.hvac", temperature=1)]
+    await ask(hass, "nudge the hvac up a bit")
+    assert hass.states.get("climate.hvac").attributes["temperature"] == 23.5
+
 
 async def test_calls_on_devices_the_request_does_not_point_at_do_not_run(
     hass: HomeAssistant, demo_home, scripted_worker, caplog

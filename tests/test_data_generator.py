@@ -541,3 +541,27 @@ def test_the_agent_keeps_the_datas_status_answers_and_restores_them_when_wrong(d
         assert checked_status(home, request, wrong) == answer.sentence, (request, wrong)
         restored += 1
     assert kept > 100 and restored > 5, (kept, restored)
+
+
+def test_the_agents_reading_of_said_values_keeps_the_datas_calls(data) -> None:
+    """The values and changes by an amount the agent reads from the request's words
+    (home_format/said_values.py, relative.py) give the calls the data expects: they leave the
+    expected calls as they are, and put back the value of a change by an amount written wrong."""
+    from home_llm_core.home_format import ModelCall
+    from home_llm_core.home_format.said_values import with_said_values
+
+    kept = restored = 0
+    for record in data["v2"]:
+        if not record["expected_calls"]:
+            continue
+        home, request = Home.from_dict(record["home"]), record["messages"][-2]["content"]
+        calls = [to_model_call(call) for call in _service_calls(record)]
+        assert with_said_values(home, request, calls) == calls, request
+        kept += 1
+        if record["category"] == "single_device" and re.search(r"\b(brighter|dimmer|nudge|tone down|too bright)\b", request):
+            (call,) = calls
+            (name,) = call.arguments
+            wrong = ModelCall(call.service, call.target, {name: 4 if call.arguments[name] != 4 else 5})
+            assert with_said_values(home, request, [wrong]) == calls, request
+            restored += 1
+    assert kept > 200 and restored > 3, (kept, restored)

@@ -1023,3 +1023,43 @@ def test_a_status_answer_is_held_to_the_home(request_text: str, sentence: str, c
     from home_llm_core.home_format.status import checked_status
 
     assert checked_status(_STATUS_HOME, request_text, sentence) == checked
+
+
+_MOVING_HOME = Home(
+    (
+        Entity("light.lamp", "Reading Lamp", "on", {"brightness": 102, "supported_color_modes": ["brightness"]}, "Study"),
+        Entity("light.off", "Floor Lamp", "off", {"supported_color_modes": ["brightness"]}, "Study"),
+        Entity("light.up", "Up Light", "on", {"brightness": 255, "supported_color_modes": ["brightness"]}, "Hall"),
+        Entity("climate.split", "Mini Split", "cool", {"temperature": 22, "min_temp": 16, "max_temp": 30}, "Study"),
+        Entity("scene.bright", "Bright", "off", {}, None),
+    ),
+    temperature_unit="°C",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "target", "written", "expected"),
+    [
+        # The current value (the lamp at 40 %, the split at 22°) moved by the step the words say.
+        ("make the reading lamp a bit brighter", "light.lamp", 45, 50),
+        ("tone down the reading lamp a lot", "light.lamp", 80, 1),
+        ("the reading lamp is too bright", "light.lamp", 60, 20),  # "Bright" is also a scene's name
+        ("ok, nudge the mini split down a touch", "climate.split", 4, 21),
+        ("it's boiling in here", "climate.split", 30, 20),
+        ("turn the mini split up a lot", "climate.split", 3, 25),
+        # Left to the model: a number after "to", a step said as a number, a device that shows no
+        # value now, "shut down", and no way said ("Up Light" is a name).
+        ("turn the reading lamp down to 30", "light.lamp", 30, 30),
+        ("turn the mini split up by 4 degrees", "climate.split", 26, 26),
+        ("make the floor lamp a bit brighter", "light.off", 30, 30),
+        ("shut down the reading lamp", "light.lamp", 70, 70),
+        ("set the up light a bit", "light.up", 70, 70),
+    ],
+)
+def test_a_change_by_an_amount_is_the_current_value_moved_by_its_step(text, target, written, expected) -> None:
+    from home_llm_core.home_format.said_values import with_said_values
+
+    name = "temperature" if target.startswith("climate") else "brightness"
+    service = "climate.set_temperature" if name == "temperature" else "light.turn_on"
+    (call,) = with_said_values(_MOVING_HOME, text, [ModelCall(service, target, {name: written})])
+    assert call.arguments == {name: expected}

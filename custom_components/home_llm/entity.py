@@ -97,7 +97,8 @@ _RULE_LOGS = {
     ),
     "said_values": (
         "; the values and actions the request says in words (colours, whites, percentages, degrees, durations, "
-        "list items; pause, skip, mute, dock, arm away, ...) replace its own: %r"
+        "list items; pause, skip, mute, dock, arm away, ...; a change by an amount from the current value) "
+        "replace its own: %r"
     ),
     "no_op_calls": "; calls that change nothing (the device is already in that state) are not run: %r",
     "status_facts": (", a status answer whose device, state or value the home contradicts; the answer says the home's own: %r"),

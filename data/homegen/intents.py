@@ -12,6 +12,7 @@ from functools import cache
 from home_llm_core.home_format import ServiceCall, to_model_call
 from home_llm_core.home_format.colors import COLOR_MODES, COLORS
 from home_llm_core.home_format.domains import DOMAINS
+from home_llm_core.home_format.relative import BRIGHTNESS_STEPS, TEMPERATURE_STEPS
 from home_llm_core.home_format.services import services_for
 
 from .homes import Device
@@ -19,9 +20,8 @@ from .languages.en import English
 
 # Domains switched on and off with turn_on / turn_off (scripts and scenes only start).
 ON_OFF_DOMAINS = frozenset(name for name, d in DOMAINS.items() if {"turn_on", "turn_off"} <= set(d.services))
-# Relative changes: how far "a bit", plain and "a lot" move a value.
-BRIGHTNESS_STEPS = {"small": 10, "default": 20, "large": 40}
-TEMPERATURE_STEPS = {"°C": {"small": 1, "default": 2, "large": 3}, "°F": {"small": 2, "default": 3, "large": 5}}
+# Relative changes ("a bit brighter") move a value by the format module's steps (relative.py),
+# which the agent computes the same way.
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import random
 import re
 
+from home_llm_core.home_format.relative import AMOUNT_WORDS
+
 from .languages.en import English
 
 # Chances per request.
@@ -39,7 +41,7 @@ class Phrasing:
         if kind == "duration":
             return lang.say_duration(rng, raw)
         if kind == "amount":
-            return rng.choice(self.words["amount"][raw])
+            return rng.choice(AMOUNT_WORDS[raw])
         return str(raw)
 
     def fill(self, text: str, slots: dict[str, str]) -> str:

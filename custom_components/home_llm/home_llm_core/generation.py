@@ -32,7 +32,8 @@ of the group in the place it names (home_format/groups.py). A device the request
 clause of its own with no call on it ("put the security light on and colour the bedside lamp
 coral", answered with one call) gets its calls written after the others, under a grammar of
 only such devices. A value the request says outright (a colour, a white, a percentage, degrees,
-a duration, a list item: home_format/said_values.py) replaces the model's reading of it, and an
+a duration, a list item: home_format/said_values.py) replaces the model's reading of it, a change
+by an amount ("a bit brighter") comes to the current value moved by its step, and an
 action it says for the device's kind ("pause", "skip this song", "send it home") the model's
 service. A call on one of several devices that share a name goes to the one the request's
 place, alias or speaker's area settles; with nothing to settle it, the reply asks which one

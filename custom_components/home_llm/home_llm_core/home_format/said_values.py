@@ -13,8 +13,9 @@ full") makes the call its domain's setter (set_cover_position, set_percentage, v
 the device reports that value. An action said in so many words for the call's kind of device
 ("pause the tv", "skip this song", "send the mower home", "arm it away", "mute") makes the call
 that service: a small model mixes up a domain's many similar services (media_play_pause for
-"pause"). The model still decides which device, and validation still checks the value and the
-service against the device.
+"pause"). A change by an amount ("a bit brighter", "nudge it down", "it's boiling in here") comes
+to the device's current value moved by the step the words say (relative.py). The model still
+decides which device, and validation still checks the value and the service against the device.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from .colors import COLOR_SYNONYMS, COLORS, WHITES
 from .domains import ARGUMENTS, DOMAINS
 from .home import Entity, Home
+from .relative import moved_value
 from .relevance import words
 from .reply import ModelCall
 from .validation import validate_calls
@@ -47,11 +49,16 @@ _COUNTS_STEPS = frozenset({"speed", "level", "setting", "number", "track", "chan
 # Amounts said in words: "put the fan on full", "close the blinds halfway".
 _PERCENT_WORDS = {"full": 100, "half": 50, "halfway": 50}
 _CLAUSE_BREAK = frozenset({",", "and", "then", "plus", "also"})
+_FILLERS = frozenset({"ok", "okay", "so", "um", "uh", "hey", "hi", "yo", "alright", "well", "oh", "please", "thanks", "thx"})
+# Arguments a change by an amount moves, and the kind of value each is.
+_MOVED = {"brightness": "brightness", "temperature": "temperature"}
 # A clause with one of these asks for a change by an amount, not for a value.
 _BY_AN_AMOUNT = frozenset(
     {"by", "up", "down", "higher", "lower", "more", "less", "warmer", "cooler", "colder", "hotter", "brighter", "dimmer"}
     | {"darker", "louder", "quieter", "raise", "increase", "decrease", "bump", "nudge"}
 )
+# More words of requests for a change by an amount ("dim the lamp", "it's boiling in here").
+_CHANGE_WORDS = frozenset({"dim", "brighten", "tone", "boiling", "freezing", "too"})
 _BRIGHTNESS_WORDS = _BY_AN_AMOUNT | {"dim", "bright", "brightness", "full", "half", "max", "maximum", "minimum", "lowest"}
 # Actions said in words, per kind of device: phrase -> (service, its arguments). A clause that
 # says one of them (longest phrase first) gets that service on a device of that kind. English.
@@ -128,6 +135,7 @@ class _Duration:
 @dataclass
 class _Clause:
     words: set[str]  # every word, for matching the clause to a call's device
+    said: list[str] = field(default_factory=list)  # every word in order, names included
     text: list[str] = field(default_factory=list)  # the words, names taken out, for list items
     # By how the clause marks them: "percent", "degrees", "kelvin", "plain"; and "after_to" ("to 40").
     numbers: dict[str, list[float]] = field(default_factory=dict)
@@ -135,6 +143,8 @@ class _Clause:
     whites: set[int] = field(default_factory=set)
     durations: set[int] = field(default_factory=set)
     says_brightness: bool = False  # a number, or a word about brightness outside a colour's name
+    by_an_amount: bool = False  # asks for a change by an amount ("a bit brighter", "nudge it down")
+    step_said: bool = False  # says the amount as a number ("up by 2 degrees"): the model's to add
     actions: dict[str, list[str]] = field(default_factory=dict)  # kind of device or "switch" -> action phrases said
 
 
@@ -149,7 +159,7 @@ def with_said_values(home: Home, text: str, calls: Sequence[ModelCall]) -> list[
         if entity is not None and entity.domain in DOMAINS and (named := _clause_of(home, entity, clauses, by_name=True)):
             call = _as_said_action(home, call, named, entity)
         clause = _clause_of(home, entity, clauses)
-        out.append(_with_values(call, clause, entity) if clause else call)
+        out.append(_with_values(call, clause, entity, home.temperature_unit) if clause else call)
     return out
 
 
@@ -170,7 +180,7 @@ def _entity_words(home: Home, entity: Entity, by_name: bool = False) -> set[str]
     return words(" ".join((entity.name, object_id, *entity.aliases, area, home.floors.get(area, ""))))
 
 
-def _with_values(call: ModelCall, clause: _Clause, entity: Entity | None) -> ModelCall:
+def _with_values(call: ModelCall, clause: _Clause, entity: Entity | None, temperature_unit: str) -> ModelCall:
     domain, _, service = call.service.partition(".")
     takes = DOMAINS[domain].services.get(service) if domain in DOMAINS else None
     if takes == () and entity is not None and (setter := _setter_for(entity, service, clause)) is not None:
@@ -181,7 +191,17 @@ def _with_values(call: ModelCall, clause: _Clause, entity: Entity | None) -> Mod
     args = dict(call.arguments)
     for name in takes:
         kind = ARGUMENTS[name].kind
-        if kind in ("percent", "humidity", "temperature"):
+        if (
+            name in _MOVED
+            and entity is not None
+            and clause.by_an_amount
+            and not (clause.numbers.get("after_to") or clause.step_said)
+        ):
+            # "a bit brighter", "nudge it down": the current value moved by the step the words say
+            moved = moved_value(entity, _MOVED[name], clause.text, temperature_unit, clause.said)
+            if moved is not None and (name in args or service in ("set_temperature",)):
+                args[name] = moved
+        elif kind in ("percent", "humidity", "temperature"):
             _set_number(args, name, kind, clause)
         elif kind == "duration" and len(clause.durations) == 1:
             (seconds,) = clause.durations
@@ -281,7 +301,7 @@ def _clauses(home: Home, text: str) -> list[_Clause]:
     part: list[Any] = []
     for item in [*items, ","]:
         if isinstance(item, str) and item in _CLAUSE_BREAK:
-            if any(isinstance(i, str) for i in part):
+            if any(isinstance(i, str) and i not in _FILLERS for i in part):  # "ok, i'm freezing": one clause
                 clauses.append(_read(part, names))
             part = []
         else:
@@ -300,10 +320,12 @@ def _names(home: Home) -> list[list[str]]:
 
 
 def _read(part: list[Any], names: list[list[str]]) -> _Clause:
-    clause = _Clause(words=words(" ".join(i for i in part if isinstance(i, str))))
+    said_words = [i for i in part if isinstance(i, str)]
+    clause = _Clause(words=words(" ".join(said_words)), said=said_words)
     part = _without_names(part, names)
     clause.text = [i for i in part if isinstance(i, str)]
     by_amount = bool(_BY_AN_AMOUNT & set(clause.text))
+    clause.by_an_amount = by_amount or bool(_CHANGE_WORDS & set(clause.text))
     for at, item in enumerate(part):
         if isinstance(item, _Duration):
             clause.durations.add(item.seconds)
@@ -315,6 +337,7 @@ def _read(part: list[Any], names: list[list[str]]) -> _Clause:
         after = part[at + 1] if at + 1 < len(part) else None
         after_to = before in ("to", "at")
         if by_amount and not after_to:
+            clause.step_said = True
             continue
         kind = "percent" if after in _PERCENT else "degrees" if after in _DEGREES else "kelvin" if after in _KELVIN else "plain"
         if kind == "plain" and ((item.spelled and item.value == 1) or before in _COUNTS_STEPS):
