@@ -1063,3 +1063,17 @@ def test_a_change_by_an_amount_is_the_current_value_moved_by_its_step(text, targ
     service = "climate.set_temperature" if name == "temperature" else "light.turn_on"
     (call,) = with_said_values(_MOVING_HOME, text, [ModelCall(service, target, {name: written})])
     assert call.arguments == {name: expected}
+
+
+def test_a_brightness_change_gives_a_plain_call_its_value_and_takes_no_colour() -> None:
+    from home_llm_core.home_format.said_values import with_said_values
+
+    def said(text: str, arguments: dict) -> dict:
+        (call,) = with_said_values(_MOVING_HOME, text, [ModelCall("light.turn_on", "light.lamp", arguments)])
+        return dict(call.arguments)
+
+    assert said("the reading lamp needs to be brighter", {}) == {"brightness": 60}
+    assert said("make the reading lamp a bit dimmer", {"color_temp": 2700, "brightness": 90}) == {"brightness": 30}
+    assert said("turn the reading lamp up", {}) == {}  # "up" alone: a plain turn_on stays one
+    # A colour said anywhere in the request stays.
+    assert said("make the reading lamp a bit brighter and warm white", {"color_temp": 2700})["color_temp"] == 2700

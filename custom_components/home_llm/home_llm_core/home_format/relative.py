@@ -50,6 +50,11 @@ def direction_said(words: list[str], kind: str, said: list[str] | None = None) -
     return None if up == down else 1 if up else -1
 
 
+def says_brightness(said: list[str]) -> bool:
+    """Whether the words speak of brightness itself, not only of a way ("up")."""
+    return any(_says(said, word_list(p)) for p in (*_UP["brightness"], *_DOWN["brightness"]) if p not in ("up", "down"))
+
+
 def moved_value(
     entity: Entity, kind: str, words: list[str], temperature_unit: str, said: list[str] | None = None
 ) -> float | None:

@@ -28,7 +28,7 @@ from typing import Any
 from .colors import COLOR_SYNONYMS, COLORS, WHITES
 from .domains import ARGUMENTS, DOMAINS
 from .home import Entity, Home
-from .relative import moved_value
+from .relative import moved_value, says_brightness
 from .relevance import words
 from .reply import ModelCall
 from .validation import validate_calls
@@ -151,6 +151,7 @@ class _Clause:
 def with_said_values(home: Home, text: str, calls: Sequence[ModelCall]) -> list[ModelCall]:
     """The calls, each with the values its clause of the request says in place of the model's."""
     clauses = _clauses(home, text)
+    colour_said = any(c.colours or c.whites for c in clauses)
     out = []
     for call in calls:
         entity = home.get(call.target)
@@ -159,7 +160,7 @@ def with_said_values(home: Home, text: str, calls: Sequence[ModelCall]) -> list[
         if entity is not None and entity.domain in DOMAINS and (named := _clause_of(home, entity, clauses, by_name=True)):
             call = _as_said_action(home, call, named, entity)
         clause = _clause_of(home, entity, clauses)
-        out.append(_with_values(call, clause, entity, home.temperature_unit) if clause else call)
+        out.append(_with_values(call, clause, entity, home.temperature_unit, colour_said) if clause else call)
     return out
 
 
@@ -180,7 +181,9 @@ def _entity_words(home: Home, entity: Entity, by_name: bool = False) -> set[str]
     return words(" ".join((entity.name, object_id, *entity.aliases, area, home.floors.get(area, ""))))
 
 
-def _with_values(call: ModelCall, clause: _Clause, entity: Entity | None, temperature_unit: str) -> ModelCall:
+def _with_values(
+    call: ModelCall, clause: _Clause, entity: Entity | None, temperature_unit: str, colour_said: bool = True
+) -> ModelCall:
     domain, _, service = call.service.partition(".")
     takes = DOMAINS[domain].services.get(service) if domain in DOMAINS else None
     if takes == () and entity is not None and (setter := _setter_for(entity, service, clause)) is not None:
@@ -199,8 +202,13 @@ def _with_values(call: ModelCall, clause: _Clause, entity: Entity | None, temper
         ):
             # "a bit brighter", "nudge it down": the current value moved by the step the words say
             moved = moved_value(entity, _MOVED[name], clause.text, temperature_unit, clause.said)
-            if moved is not None and (name in args or service in ("set_temperature",)):
+            # A call without the value gets it where the words are about brightness itself
+            # ("the lamp needs to be brighter" answered with a plain turn_on of a lit lamp).
+            if moved is not None and (name in args or service == "set_temperature" or says_brightness(clause.said)):
                 args[name] = moved
+                if name == "brightness" and not colour_said:
+                    args.pop("rgb_color", None)  # "a bit brighter" asks for no new colour
+                    args.pop("color_temp", None)
         elif kind in ("percent", "humidity", "temperature"):
             _set_number(args, name, kind, clause)
         elif kind == "duration" and len(clause.durations) == 1:
