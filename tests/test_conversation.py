@@ -634,10 +634,10 @@ async def test_answers_that_do_not_fit_the_command_are_asked_again_for_calls(
     assert result.response.speech["plain"]["speech"] == "The Kitchen Lights are already on."
     assert snapshot(hass) == before
 
-    # A question is answered, "already" or not.
+    # A question is answered, not asked again ("already" becomes the data's yes or no: status.py).
     scripted_worker.replies = ["The Kitchen Lights are already on."]
     result = await ask(hass, "check that the kitchen lights are on")
-    assert result.response.speech["plain"]["speech"] == "The Kitchen Lights are already on."
+    assert result.response.speech["plain"]["speech"] == "Yes, the Kitchen Lights are on."
     assert len(scripted_worker.requests) == 5
 
     # "No such device" about the one device the command's words fit: asked again for its calls.
