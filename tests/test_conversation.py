@@ -735,3 +735,38 @@ async def test_status_answers_say_the_homes_own_facts(hass: HomeAssistant, demo_
     assert (await ask(hass, "how's the garage door?")).response.speech["plain"]["speech"] == "The Garage Door is closed."
     assert (await ask(hass, "how's the garage door?")).response.speech["plain"]["speech"] == "I think the garage is shut."
     assert snapshot(hass) == before and len(scripted_worker.requests) == 5
+
+
+async def test_a_follow_up_naming_another_area_repeats_the_group_command_there(
+    hass: HomeAssistant, demo_home, scripted_worker, caplog
+) -> None:
+    """ "Turn off all the lights in the bedroom", then "do the same in the kitchen": the kitchen's
+    lights go off, whatever the model answered (here: an "already" sentence about the bedroom);
+    it is asked again with only the kitchen's lights."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    bedroom, kitchen = ar.async_get(hass).async_create("Bedroom"), ar.async_get(hass).async_create("Kitchen")
+    for entity_id, area in (
+        ("light.ceiling_lights", bedroom),
+        ("light.kitchen_lights", kitchen),
+        ("light.office_rgbw_lights", kitchen),
+    ):
+        er.async_get(hass).async_update_entity(entity_id, area_id=area.id)
+    assert {hass.states.get(e).state for e in ("light.ceiling_lights", "light.kitchen_lights", "light.office_rgbw_lights")} == {
+        "on"
+    }
+
+    scripted_worker.replies = [call("light.turn_off", "light.ceiling_lights")]
+    first = await say(hass, "turn off all the lights in the bedroom")
+    assert hass.states.get("light.ceiling_lights").state == "off"
+
+    scripted_worker.replies = ["The Ceiling Lights are already off.", call("light.turn_off", "light.kitchen_lights")]
+    result = await say(hass, "do the same in the kitchen", first.conversation_id)
+    assert hass.states.get("light.kitchen_lights").state == "off"
+    assert hass.states.get("light.office_rgbw_lights").state == "off"  # every light there, not only the one called
+    again = scripted_worker.requests[-1]["grammar"]
+    assert '"kitchen_lights"' in again and '"ceiling_lights"' not in again
+    assert "names only another area after a group command" in caplog.text
+    assert result.response.speech["plain"]["speech"].startswith("Turned off the 2 lights")

@@ -565,3 +565,27 @@ def test_the_agents_reading_of_said_values_keeps_the_datas_calls(data) -> None:
             assert with_said_values(home, request, [wrong]) == calls, request
             restored += 1
     assert kept > 200 and restored > 3, (kept, restored)
+
+
+def test_the_agent_repeats_a_group_command_where_a_follow_up_names_another_area(data) -> None:
+    """'Do the same in the balcony' after a group command: the agent's reading (groups.py) gives
+    the data's calls; no other follow-up is read as one."""
+    from home_llm_core.home_format.groups import group_elsewhere, on_every_member, whole_group_members
+
+    read = missed = 0
+    for record in data["v2"]:
+        turns = [m["content"] for m in record["messages"] if m["role"] == "user"]
+        if record["category"] != "follow_up" or len(turns) < 2:
+            continue
+        home = Home.from_dict(record["home"])
+        again = group_elsewhere(home, turns[-1], turns[-2])
+        if not record["intent"].startswith("too_area"):
+            assert again is None, (turns, again)
+            continue
+        expected = [to_model_call(call) for call in _service_calls(record)]
+        grouped = on_every_member(home, whole_group_members(home, again), expected[:1]) if again else None
+        if grouped is not None and sorted(c.target for c in grouped) == sorted(c.target for c in expected):
+            read += 1
+        else:
+            missed += 1  # a misspelt room ("the Mwin Bedroom"), "the shades in the bedroom" with Bedroom Shades
+    assert read >= 3 and missed <= read / 2, (read, missed)

@@ -1077,3 +1077,22 @@ def test_a_brightness_change_gives_a_plain_call_its_value_and_takes_no_colour() 
     assert said("turn the reading lamp up", {}) == {}  # "up" alone: a plain turn_on stays one
     # A colour said anywhere in the request stays.
     assert said("make the reading lamp a bit brighter and warm white", {"color_temp": 2700})["color_temp"] == 2700
+
+
+def test_a_follow_up_naming_another_area_after_a_group_command() -> None:
+    from home_llm_core.home_format.groups import group_elsewhere
+
+    home = Home(
+        (
+            Entity("light.lamp", "Desk Lamp", "on", {}, "Office"),
+            Entity("light.strip", "Strip", "on", {}, "Balcony"),
+            Entity("cover.blind", "Roman Blind", "open", {"device_class": "blind"}, "Balcony"),
+        )
+    )
+    assert group_elsewhere(home, "do the same in the balcony", "turn off all the lights in the office") == "lights in the Balcony"
+    assert group_elsewhere(home, "the balcony needs it too", "close the blinds in the office") == "blinds in the Balcony"
+    # Not after a command without a group or a place, nor for a follow-up naming a device or a group of its own.
+    assert group_elsewhere(home, "do the same in the balcony", "turn off the desk lamp") is None
+    assert group_elsewhere(home, "do the same in the balcony", "turn off the lights") is None
+    assert group_elsewhere(home, "and the strip in the balcony", "turn off all the lights in the office") is None
+    assert group_elsewhere(home, "and the blinds in the balcony", "turn off all the lights in the office") is None

@@ -91,6 +91,10 @@ _RULE_LOGS = {
         "(the reply without them, or asked again over the devices it names): %r"
     ),
     "group_calls": " for a command on a group in a place; it runs on every member there not in that state yet: %r",
+    "group_elsewhere": (
+        " for a follow-up that names only another area after a group command; it is that command there, "
+        "on every member not in that state yet: %r"
+    ),
     "twin_calls": (
         " calling a device whose name another device shares; the request's place, alias or the speaker's "
         "area settles which, or, with nothing to settle it, the reply asks which one: %r"

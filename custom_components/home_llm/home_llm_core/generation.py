@@ -73,7 +73,7 @@ from .home_format.ask_back import (
 )
 from .home_format.confirm import already
 from .home_format.domains import changes_nothing
-from .home_format.groups import whole_group
+from .home_format.groups import group_elsewhere, on_every_member, whole_group, whole_group_members
 from .home_format.relevance import distinctive_words, keep_only, named_alone, named_without_call, words
 from .home_format.said_values import with_said_values
 from .home_format.status import checked_status
@@ -95,6 +95,8 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
     if named is not None and not result.text.strip():
         question = GenerationResult(f"{_QUESTION_BACK} ...", result.stats)
         result = await _asked_again(worker, home, request, question, named, named, sampling)
+    elif request.earlier and (again := group_elsewhere(home, request.text, request.earlier[-1])) is not None:
+        result = await _group_again(worker, home, request, result, again, sampling)
     else:
         if parse_reply(result.text).calls:
             result = await _related_calls(worker, home, request, result, sampling)
@@ -194,6 +196,28 @@ async def _related_calls(
     grammar = build_grammar(pointed_at, calls_only=True)
     again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
     return GenerationResult(again.text, {**again.stats, "unrelated_calls": result.text})
+
+
+async def _group_again(
+    worker: Any, home: Home, request: ModelRequest, result: GenerationResult, again: str, sampling: dict[str, Any]
+) -> GenerationResult:
+    """A follow-up that names only another area after a group command ("do the same in the
+    balcony"): the group command there, on every member not in that state yet. The model's calls
+    say the service; where they aren't one service of that group, it is asked again with only the
+    group's members there."""
+    first = result.text
+    members = whole_group_members(home, again)
+    grouped = on_every_member(home, members, parse_reply(result.text).calls)
+    if grouped is None:
+        grammar = build_grammar(keep_only(home, members), calls_only=True, act=True)
+        if not members or "call ::=" not in grammar:
+            return result
+        retry = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
+        result = GenerationResult(retry.text, {**result.stats, **retry.stats})
+        grouped = on_every_member(home, members, parse_reply(retry.text).calls)
+    if grouped is None:
+        return result  # the members are already so: the no-op calls give the "already" answer
+    return GenerationResult(render_reply("", grouped, calls_only=True), {**result.stats, "group_elsewhere": first})
 
 
 def _whole_group(home: Home, request: ModelRequest, result: GenerationResult) -> GenerationResult:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .domains import changes_nothing
-from .home import Home
+from .home import Entity, Home
 from .relevance import areas_named, distinctive_words, word_list
 from .reply import ModelCall
 from .validation import validate_calls
@@ -50,17 +50,20 @@ def whole_group(home: Home, text: str, calls: Sequence[ModelCall], user_area: st
     if group is None or not calls or _names_a_device(home, said):
         return None
     domain, device_class = GROUP_WORDS[group]
-    service, arguments = calls[0].service, calls[0].arguments
-    if any(c.service != service or c.arguments != arguments for c in calls) or service.split(".", 1)[0] != domain:
-        return None
     in_place = _place(home, set(said), user_area)
     if in_place is None or _other_device_said(home, set(said), calls, domain, device_class):
         return None
-    members = [
-        e
-        for e in home.entities
-        if e.domain == domain and (device_class is None or e.attributes.get("device_class") == device_class) and in_place(e)
-    ]
+    return on_every_member(home, _members(home, domain, device_class, in_place), calls)
+
+
+def on_every_member(home: Home, members: Sequence[Entity], calls: Sequence[ModelCall]) -> list[ModelCall] | None:
+    """The calls' one service on every member that can do it and isn't so yet; None when the calls
+    are not one service (with the same arguments) of the members' domain, or no member is left."""
+    if not calls or not members:
+        return None
+    service, arguments = calls[0].service, calls[0].arguments
+    if any(c.service != service or c.arguments != arguments for c in calls) or service.split(".", 1)[0] != members[0].domain:
+        return None
     grouped = []
     for member in members:
         # Members that can't do it (an on/off-only light can't dim) or are already so are left out.
@@ -69,6 +72,39 @@ def whole_group(home: Home, text: str, calls: Sequence[ModelCall], user_area: st
         if valid and not changes_nothing(member, valid[0]):
             grouped.append(call)
     return grouped or None
+
+
+def whole_group_members(home: Home, text: str, user_area: str | None = None) -> list[Entity]:
+    """The devices of the group in the place a group command names (whatever their state)."""
+    said = word_list(text)
+    group = _group_said(said)
+    in_place = _place(home, set(said), user_area) if group else None
+    return [] if group is None or in_place is None else _members(home, *GROUP_WORDS[group], in_place)
+
+
+def _members(home: Home, domain: str, device_class: str | None, in_place) -> list[Entity]:
+    return [
+        e
+        for e in home.entities
+        if e.domain == domain and (device_class is None or e.attributes.get("device_class") == device_class) and in_place(e)
+    ]
+
+
+def group_elsewhere(home: Home, text: str, earlier: str) -> str | None:
+    """The group command of the earlier turn, said for the one area a follow-up names instead
+    ("the lights in the Balcony" after "turn off all the lights in the bedroom", for "do the same
+    in the balcony"), or None: the follow-up names a device or a group of its own, names no one
+    area, or the earlier turn was no group command in a place."""
+    said, before = word_list(text), word_list(earlier)
+    group = _group_said(before)
+    areas = areas_named(home, text)
+    if group is None or len(areas) != 1 or _group_said(said) or _names_a_device(home, before):
+        return None
+    if set(said) & {w for e in home.entities for w in distinctive_words(e)} - set(word_list(areas[0])):
+        return None  # "and the desk lamp in the office": a device of its own
+    if _place(home, set(before), None) is None:
+        return None
+    return f"{group} in the {areas[0]}"
 
 
 def _group_said(said: list[str]) -> str | None:
