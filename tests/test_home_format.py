@@ -1096,3 +1096,17 @@ def test_a_follow_up_naming_another_area_after_a_group_command() -> None:
     assert group_elsewhere(home, "do the same in the balcony", "turn off the lights") is None
     assert group_elsewhere(home, "and the strip in the balcony", "turn off all the lights in the office") is None
     assert group_elsewhere(home, "and the blinds in the balcony", "turn off all the lights in the office") is None
+
+
+def test_a_status_answer_about_devices_that_share_a_name_is_left_alone() -> None:
+    from home_llm_core.home_format.status import checked_status
+
+    home = Home(
+        (
+            Entity("light.sconce", "Wall Sconce", "on", {"brightness": 82}, "Family Room", aliases=("sconce",)),
+            Entity("light.sconce_2", "Wall Sconce", "on", {"brightness": 219}, "Guest Bedroom"),
+        )
+    )
+    # Which of the two it means is the question back's business, not a fact to correct.
+    assert checked_status(home, "how much light is the sconce in the guest bedroom giving?", "The Wall Sconce is at 86%.") is None
+    assert checked_status(home, "is the sconce on?", "No, the Wall Sconce is off.") is None

@@ -81,7 +81,7 @@ _QUESTION_STARTS = frozenset({"is", "are", "was", "were", "what", "whats", "whic
 _QUESTION_STARTS |= {"check", "tell", "list", "any", "anything"}  # not "can", "could", "have": "could you shut it"
 _FILLERS = frozenset({"so", "ok", "okay", "um", "uh", "hey", "hi", "yo", "alright", "well", "oh", "please", "quick", "one"})
 # "on" before these is no state: "give me an update on the lamp".
-_DETERMINERS = frozenset({"the", "a", "an", "my", "this", "that", "de", "your"})
+_DETERMINERS = frozenset({"the", "a", "an", "my", "this", "that", "your", "de", "da", "teh"})
 # The states a device of each domain can be in, for telling a state from another fact ("at 40%").
 _STATES = {
     "light": ("on", "off"),
@@ -159,8 +159,10 @@ def _checked_state(home: Home, request: str, sentence: str) -> str | None:
     question = _asks(request)
     if found is None or (found["already"] and not question):
         return None  # an "already" answer to a command is ask_back's
+    if sum(e.name.lower() == found["name"].lower() for e in home.entities) > 1:
+        return None  # devices that share the name: which one it means is twins.py's question
     asked = named_alone(home, request)
-    device = named_device = _called(home, found["name"], asked)
+    device = named_device = _called(home, found["name"])
     if question and asked is not None and asked is not named_device and asked.domain in _STATES:
         device = asked  # "is the garage door open?" answered about the Front Door Lock
     elif device is None or found["state"] not in _state_words_of(device):
@@ -178,11 +180,11 @@ def _asks(request: str) -> bool:
     return "?" in request or first in _QUESTION_STARTS
 
 
-def _called(home: Home, name: str, asked: Entity | None) -> Entity | None:
-    """The device an answer calls by this name: the one so called, or of several so called, the
-    one the request names alone."""
+def _called(home: Home, name: str) -> Entity | None:
+    """The one device an answer calls by this name (of devices that share it, none: which one the
+    answer means is twins.py's question)."""
     called = [e for e in home.entities if e.name.lower() == name.lower()]
-    return called[0] if len(called) == 1 else asked if asked in called else None
+    return called[0] if len(called) == 1 else None
 
 
 def _checked_value(home: Home, request: str, sentence: str) -> str | None:
@@ -191,7 +193,7 @@ def _checked_value(home: Home, request: str, sentence: str) -> str | None:
     found = _VALUE_ANSWER.match(sentence)
     if found is None:
         return None
-    device = _called(home, found["name"], named_alone(home, request))
+    device = _called(home, found["name"])
     if device is None or found["verb"] not in _VALUE_VERBS.get(device.domain, ()):
         return None
     value = shown_value(device, home.temperature_unit)
