@@ -740,7 +740,7 @@ async def test_status_answers_say_the_homes_own_facts(hass: HomeAssistant, demo_
 async def test_a_follow_up_naming_another_area_repeats_the_group_command_there(
     hass: HomeAssistant, demo_home, scripted_worker, caplog
 ) -> None:
-    """ "Turn off all the lights in the bedroom", then "do the same in the kitchen": the kitchen's
+    """After "turn off all the lights in the bedroom", "do the same in the kitchen": the kitchen's
     lights go off, whatever the model answered (here: an "already" sentence about the bedroom);
     it is asked again with only the kitchen's lights."""
     entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
