@@ -539,6 +539,9 @@ _ALREADY_HOME = Home(
         ("bolt the patio door", "The Patio Door is already unlocked.", (), "lock.patio_door"),
         # The home contradicts it.
         ("can i have the chandelier on please", "The Chandelier is already on.", (), "light.chandelier"),
+        # A change by an amount is never done already.
+        ("make the reading lamp a bit dimmer", "The Reading Lamp is already at 88%.", (), "light.reading_lamp"),
+        ("set the reading lamp to 88%", "The Reading Lamp is already at 88%.", (), None),
         # Answers that fit: the state asked for, in these words or the conversation's.
         ("turn on the reading lamp", "The Reading Lamp is already on.", (), None),
         ("put the reading lamp on hold", "The Reading Lamp is already on.", (), None),  # "on"

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from .confirm import confirmation
 from .domains import DOMAINS
 from .home import Entity, Home, ServiceCall
+from .relative import direction_said
 from .relevance import areas_named
 
 # The reply styles of a question back that name what they ask about.
@@ -168,6 +169,7 @@ def _named_in(home: Home, sentence: str) -> list[Entity]:
 
 
 _ALREADY = re.compile(r"\balready (?P<state>[a-z][a-z ]*?)\s*(?:[.!,;]|$)", re.IGNORECASE)
+_ALREADY_VALUE = re.compile(r"\balready (?:at|set to|shining at) -?\d", re.IGNORECASE)
 
 
 # A state, and the words of a request that ask for the other state: "already off" is no answer to
@@ -212,13 +214,17 @@ def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str
     on." to "invert the chandelier"). earlier: the user's earlier turns ("the bathroom needs it
     too" asks for what they asked for). None for a question, or an answer about no one device."""
     said = _ALREADY.search(sentence)
-    if said is None or not is_command(request):
+    value_said = _ALREADY_VALUE.search(sentence)
+    if (said is None and value_said is None) or not is_command(request):
         return None
     named = _named_in(home, sentence)
     named = [e for e in named if not any(o is not e and f" {_words(e.name)} " in f" {_words(o.name)} " for o in named)]
     if len(named) != 1:
         return None
     (device,) = named
+    if said is None:  # "already at 88%" to "make it a bit dimmer": a change by an amount is never done already
+        request_words = _words(request).split()
+        return device if any(direction_said(request_words, kind) for kind in ("brightness", "temperature")) else None
     claimed, actual = _words(said.group("state")), _words(device.state)
     holds = actual.startswith(claimed) or claimed.startswith(actual) or (claimed == "on" and actual not in _NOT_ON)
     wanted = {word + ending for word in _ASKS_FOR.get(claimed, ()) for ending in _INFLECTIONS}
