@@ -19,6 +19,7 @@ import pytest
 
 from home_llm_core import home_format
 from home_llm_core.home_format import ServiceCall, render_system_prompt, render_turns, to_model_call, validate_calls
+from home_llm_core.home_format.relative import AMOUNT_WORDS
 from home_llm_core.home_format.services import services_for
 from homegen.categories import CATEGORY_WEIGHTS
 from homegen.dataset import Config, category_schedule, generate
@@ -337,7 +338,7 @@ def _matching(text: str, sentences: list[str], piles) -> list[str]:
     said = {  # slots with a closed vocabulary match only that; the others match any words
         "color": [w for spoken in words["colors"].values() for w in spoken],
         "mode": [w for spoken in words["modes"].values() for w in spoken],
-        "amount": [w for spoken in words["amount"].values() for w in spoken],
+        "amount": [w for spoken in AMOUNT_WORDS.values() for w in spoken],
     }
     pattern = re.escape(text.lower().rstrip("?"))
     for _, name, _, _ in string.Formatter().parse(text):

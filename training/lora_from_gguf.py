@@ -23,8 +23,9 @@ MODULES = {
     "ffn_down": "mlp.down_proj",
 }
 # Model types whose GGUF conversion interleaves the q/k rows (convert_hf_to_gguf.py's LlamaModel).
-ROPE_PERMUTED = {"llama", "mistral"}
-SUPPORTED = ROPE_PERMUTED | {"gemma3", "gemma3_text", "gemma2", "qwen2", "qwen3"}
+ROPE_PERMUTED = {"llama"}
+# The families checked against their PEFT weights (others may differ in names or row order).
+SUPPORTED = ROPE_PERMUTED | {"gemma3", "gemma3_text"}
 
 
 def unpermute(rows: np.ndarray, n_head: int) -> np.ndarray:
