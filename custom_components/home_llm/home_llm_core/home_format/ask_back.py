@@ -18,7 +18,7 @@ from .confirm import confirmation
 from .domains import DOMAINS
 from .home import Entity, Home, ServiceCall
 from .relative import direction_said
-from .relevance import areas_named
+from .relevance import FILLERS, areas_named
 
 # The reply styles of a question back that name what they ask about.
 _ASKED = re.compile(
@@ -204,7 +204,7 @@ _NOT_ON = {"off", "unavailable", "unknown", "standby", "closed", "locked", "unlo
 # "already off" or not. Filler words before it don't count ("so, is the fan on").
 _NO_COMMAND_STARTS = {"is", "are", "was", "were", "what", "whats", "which", "how", "does", "did", "who", "where", "when"}
 _NO_COMMAND_STARTS |= {"why", "check", "tell", "list", "any", "anything", "leave", "never", "nevermind", "forget", "no"}
-_FILLERS = {"so", "ok", "okay", "um", "uh", "hey", "hi", "yo", "alright", "well", "and", "oh", "please"}
+_FILLERS = FILLERS | {"and"}
 
 
 def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str] = ()) -> Entity | None:

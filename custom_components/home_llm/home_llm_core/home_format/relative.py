@@ -50,6 +50,12 @@ def direction_said(words: list[str], kind: str, said: list[str] | None = None) -
     return None if up == down else 1 if up else -1
 
 
+def shown_brightness(entity: Entity) -> int | None:
+    """A light's brightness in percent as the prompt shows it; None while it is off."""
+    brightness = entity.attributes.get("brightness")
+    return round(brightness * 100 / 255) if entity.state == "on" and isinstance(brightness, (int, float)) else None
+
+
 def says_brightness(said: list[str]) -> bool:
     """Whether the words speak of brightness itself, not only of a way ("up")."""
     return any(_says(said, word_list(p)) for p in (*_UP["brightness"], *_DOWN["brightness"]) if p not in ("up", "down"))
@@ -66,9 +72,8 @@ def moved_value(
     if sign is None:
         return None
     if kind == "brightness":
-        if entity.state != "on" or not isinstance(attrs.get("brightness"), (int, float)):
+        if (current := shown_brightness(entity)) is None:
             return None
-        current = round(attrs["brightness"] * 100 / 255)
         return max(1, min(100, current + sign * BRIGHTNESS_STEPS[amount_said(said or words)]))
     if entity.state == "off" or not isinstance(attrs.get("temperature"), (int, float)):
         return None

@@ -25,6 +25,9 @@ _T = TypeVar("_T")
 # Words that are in many names and say nothing about which device is meant.
 _NOISE = frozenset({"the", "a", "an", "in", "on", "of", "to", "and", "my", "is", "it", "at", "all", "room"})
 
+# Words said around a request that say nothing about it ("ok", "please"); modules add their own.
+FILLERS = frozenset({"so", "ok", "okay", "um", "uh", "hey", "hi", "yo", "alright", "well", "oh", "please"})
+
 # Where one request of several clauses ends a clause: "put the lamp on, and then close the blinds".
 _CLAUSE_BREAK = re.compile(r",|\b(?:and|then|plus|also)\b")
 

@@ -29,7 +29,7 @@ from .colors import COLOR_SYNONYMS, COLORS, WHITES
 from .domains import ARGUMENTS, DOMAINS
 from .home import Entity, Home
 from .relative import moved_value, says_brightness
-from .relevance import words
+from .relevance import FILLERS, words
 from .reply import ModelCall
 from .validation import validate_calls
 
@@ -49,9 +49,9 @@ _COUNTS_STEPS = frozenset({"speed", "level", "setting", "number", "track", "chan
 # Amounts said in words: "put the fan on full", "close the blinds halfway".
 _PERCENT_WORDS = {"full": 100, "half": 50, "halfway": 50}
 _CLAUSE_BREAK = frozenset({",", "and", "then", "plus", "also"})
-_FILLERS = frozenset({"ok", "okay", "so", "um", "uh", "hey", "hi", "yo", "alright", "well", "oh", "please", "thanks", "thx"})
-# Arguments a change by an amount moves, and the kind of value each is.
-_MOVED = {"brightness": "brightness", "temperature": "temperature"}
+_FILLERS = FILLERS | {"thanks", "thx"}
+# Arguments a change by an amount moves (each the kind of value relative.py moves).
+_MOVED = frozenset({"brightness", "temperature"})
 # A clause with one of these asks for a change by an amount, not for a value.
 _BY_AN_AMOUNT = frozenset(
     {"by", "up", "down", "higher", "lower", "more", "less", "warmer", "cooler", "colder", "hotter", "brighter", "dimmer"}
@@ -201,7 +201,7 @@ def _with_values(
             and not (clause.numbers.get("after_to") or clause.step_said)
         ):
             # "a bit brighter", "nudge it down": the current value moved by the step the words say
-            moved = moved_value(entity, _MOVED[name], clause.text, temperature_unit, clause.said)
+            moved = moved_value(entity, name, clause.text, temperature_unit, clause.said)
             # A call without the value gets it where the words are about brightness itself
             # ("the lamp needs to be brighter" answered with a plain turn_on of a lit lamp).
             if moved is not None and (name in args or service == "set_temperature" or says_brightness(clause.said)):

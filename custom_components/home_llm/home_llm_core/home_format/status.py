@@ -5,18 +5,23 @@ door sensor that is "on"); those words are defined here, for the data generator 
 alike. A small model answers such a question with the right form and a wrong fact now and then:
 Home LLM 135M v2.2 said "Yes, the Accent Light is off." to "tell me if the accent light is on"
 (it was on) and "Yes, the Garage Door..."-style answers about another device than the one asked
-about. An answer of the data's forms ("[Yes|No], the <name> is <state>.") that names a device of
-the home is checked: the device the request names alone replaces another one, the state becomes
-the device's own, and yes or no follows from the state the question asks about. Answers of any
-other form are left as they are.
+about. An answer of the data's forms that names one device of the home is checked:
+- "[Yes|No], the <name> is <state>.": the device a question names alone replaces another one,
+  the state becomes the device's own, and yes or no follows from the state the question asks
+  about ("already" to a question becomes that yes or no);
+- "The <name> is at <value>." (brightness, volume, target, a sensor's reading): the device's value;
+- "None of the lights are on." / "Only the <name> is on in the <area>.": the lights that are on there.
+Answers of any other form, or about devices that share a name, are left as they are.
 """
 
 from __future__ import annotations
 
 import re
 
+from .confirm import sounds_plural
 from .home import Entity, Home
-from .relevance import areas_named, named_alone, word_list
+from .relative import shown_brightness
+from .relevance import FILLERS, areas_named, named_alone, word_list
 
 # 'domain.state' or 'domain.device_class.state' -> how an answer says it; any other state is said
 # as itself, underscores as spaces.
@@ -79,7 +84,7 @@ _WHICH_ON = re.compile(
 )
 _QUESTION_STARTS = frozenset({"is", "are", "was", "were", "what", "whats", "which", "how", "hows", "does", "did", "has"})
 _QUESTION_STARTS |= {"check", "tell", "list", "any", "anything"}  # not "can", "could", "have": "could you shut it"
-_FILLERS = frozenset({"so", "ok", "okay", "um", "uh", "hey", "hi", "yo", "alright", "well", "oh", "please", "quick", "one"})
+_FILLERS = FILLERS | {"quick", "one"}
 # "on" before these is no state: "give me an update on the lamp".
 _DETERMINERS = frozenset({"the", "a", "an", "my", "this", "that", "your", "de", "da", "teh"})
 # The states a device of each domain can be in, for telling a state from another fact ("at 40%").
@@ -117,8 +122,8 @@ def shown_value(entity: Entity, temperature_unit: str) -> str | None:
     """The value an answer gives for a device, as the prompt shows it: a light's brightness (None
     while off), a player's volume, a climate device's target (None while off), a sensor's reading."""
     attrs = entity.attributes
-    if entity.domain == "light" and entity.state == "on" and isinstance(attrs.get("brightness"), (int, float)):
-        return f"{round(attrs['brightness'] * 100 / 255)}%"
+    if entity.domain == "light" and (brightness := shown_brightness(entity)) is not None:
+        return f"{brightness}%"
     if entity.domain == "media_player" and isinstance(attrs.get("volume_level"), (int, float)):
         return f"{round(attrs['volume_level'] * 100)}%"
     if entity.domain == "climate" and entity.state != "off" and isinstance(attrs.get("temperature"), (int, float)):
@@ -220,13 +225,8 @@ def _checked_which_on(home: Home, request: str, sentence: str) -> str | None:
     if not lit:
         return f"None of the lights{place} are on."
     if len(lit) == 1:
-        return f"Only the {lit[0]} {'are' if _plural(lit[0]) else 'is'} on{place}."
+        return f"Only the {lit[0]} {'are' if sounds_plural(lit[0]) else 'is'} on{place}."
     return f"The {', '.join(lit[:-1])} and {lit[-1]} are on{place}."
-
-
-def _plural(name: str) -> bool:
-    last = name.split()[-1].lower() if name.split() else ""
-    return last.endswith("s") and not last.endswith(("ss", "us", "is"))
 
 
 def _before_a_noun(following: list[str], home: Home) -> bool:
