@@ -761,6 +761,24 @@ def test_said_values_go_to_the_call_whose_device_their_clause_names() -> None:
     assert said == [calls[1]]
 
 
+def test_a_clause_acts_on_the_device_it_names_best() -> None:
+    """'Close the drapes and open the master bedroom shades': the second clause shares two words
+    with the curtains but all three with the shades, so it doesn't make the curtains open."""
+    from home_llm_core.home_format.said_values import with_said_values
+
+    home = Home(
+        (
+            Entity("cover.curtains", "Master Bedroom Curtains", "open", {}, "Master Bedroom"),
+            Entity("cover.shades", "Master Bedroom Shades", "closed", {}, "Master Bedroom"),
+        )
+    )
+    calls = [ModelCall("cover.close_cover", "cover.curtains"), ModelCall("cover.open_cover", "cover.shades")]
+    assert with_said_values(home, "Close the drapes, and open the Master Bedroom Shades", calls) == calls
+    # Alone, the clause that names the curtains still decides their action.
+    wrong = [ModelCall("cover.open_cover", "cover.curtains")]
+    assert with_said_values(home, "close the master bedroom curtains", wrong) == [ModelCall("cover.close_cover", "cover.curtains")]
+
+
 def test_a_said_percentage_turns_a_call_into_its_domains_setter() -> None:
     from home_llm_core.home_format.said_values import with_said_values
 
@@ -1053,6 +1071,7 @@ _MOVING_HOME = Home(
         # Left to the model: a number after "to", a step said as a number, a device that shows no
         # value now, "shut down", and no way said ("Up Light" is a name).
         ("turn the reading lamp down to 30", "light.lamp", 30, 30),
+        ("dim the reading lamp to full", "light.lamp", 100, 100),
         ("turn the mini split up by 4 degrees", "climate.split", 26, 26),
         ("make the floor lamp a bit brighter", "light.off", 30, 30),
         ("shut down the reading lamp", "light.lamp", 70, 70),

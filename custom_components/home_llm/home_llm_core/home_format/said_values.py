@@ -152,12 +152,14 @@ def with_said_values(home: Home, text: str, calls: Sequence[ModelCall]) -> list[
     """The calls, each with the values its clause of the request says in place of the model's."""
     clauses = _clauses(home, text)
     colour_said = any(c.colours or c.whites for c in clauses)
+    targets = [e for e in (home.get(c.target) for c in calls) if e is not None]
     out = []
     for call in calls:
         entity = home.get(call.target)
         # An action only from the clause that names the device itself: "turn off the bedroom
         # humidifier and dim the lamp to 33" says nothing about turning off the bedroom's lamp.
-        if entity is not None and entity.domain in DOMAINS and (named := _clause_of(home, entity, clauses, by_name=True)):
+        named = _clause_of(home, entity, clauses, by_name=True) if entity is not None and entity.domain in DOMAINS else None
+        if named is not None and not _named_better(home, named, entity, targets):
             call = _as_said_action(home, call, named, entity)
         clause = _clause_of(home, entity, clauses)
         out.append(_with_values(call, clause, entity, home.temperature_unit, colour_said) if clause else call)
@@ -173,6 +175,13 @@ def _clause_of(home: Home, entity: Entity | None, clauses: list[_Clause], by_nam
     scores = [len(clause.words & own) for clause in clauses]
     best = max(scores)
     return clauses[scores.index(best)] if best and scores.count(best) == 1 else None
+
+
+def _named_better(home: Home, clause: _Clause, entity: Entity, targets: list[Entity]) -> bool:
+    """Whether another device the reply acts on shares more words with the clause: "close the
+    drapes and open the master bedroom shades" names the shades, not the master bedroom curtains."""
+    own = len(clause.words & _entity_words(home, entity, by_name=True))
+    return any(len(clause.words & _entity_words(home, other, by_name=True)) > own for other in targets if other != entity)
 
 
 def _entity_words(home: Home, entity: Entity, by_name: bool = False) -> set[str]:
@@ -340,6 +349,8 @@ def _read(part: list[Any], names: list[list[str]]) -> _Clause:
         before = part[at - 1] if at else None
         if _PERCENT_WORDS.get(item) and (item == "halfway" or before in ("to", "at", "on")):
             clause.numbers.setdefault("percent", []).append(_PERCENT_WORDS[item])  # "on full", "to half"
+            if before in ("to", "at"):
+                clause.numbers.setdefault("after_to", []).append(_PERCENT_WORDS[item])  # "dim it to full": no step
         if not isinstance(item, _Number):
             continue
         after = part[at + 1] if at + 1 < len(part) else None
