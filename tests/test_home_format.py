@@ -965,6 +965,35 @@ def test_a_call_that_changes_nothing_and_the_sentence_for_it() -> None:
     assert already(home, two) == "The Desk Lamp and the Fairy Lights are already off."
 
 
+@pytest.mark.parametrize(
+    ("domain", "state", "service", "nothing"),
+    [
+        ("alarm_control_panel", "disarmed", "alarm_disarm", True),
+        ("alarm_control_panel", "armed_home", "alarm_arm_home", True),
+        ("alarm_control_panel", "armed_home", "alarm_arm_away", False),
+        ("vacuum", "docked", "return_to_base", True),
+        ("vacuum", "returning", "return_to_base", False),  # as the data: it isn't home yet
+        ("vacuum", "cleaning", "start", True),
+        ("lawn_mower", "docked", "dock", True),
+        ("timer", "paused", "pause", True),
+        ("media_player", "playing", "turn_on", True),
+        ("media_player", "off", "turn_on", False),
+        ("media_player", "playing", "media_pause", False),
+    ],
+)
+def test_state_setting_services_change_nothing_on_a_device_in_their_state(domain, state, service, nothing) -> None:
+    """The states in which the data answers "already" instead of calling ("deactivate the
+    house alarm" while it is disarmed): the agent drops such calls the same way."""
+    from home_llm_core.home_format.confirm import already
+    from home_llm_core.home_format.domains import changes_nothing
+
+    entity = Entity(f"{domain}.thing", "Thing", state, {})
+    call = ServiceCall(domain, service, entity.entity_id)
+    assert changes_nothing(entity, call) is nothing
+    if nothing:
+        assert already(Home((entity,)), [call]) == f"The Thing is already {state.replace('_', ' ')}."
+
+
 def test_a_word_for_one_family_of_covers_points_at_no_other_family() -> None:
     from home_llm_core.home_format.relevance import related_devices
 

@@ -37,7 +37,7 @@ def confirmation(home: Home, calls: Sequence[ServiceCall]) -> str:
 def already(home: Home, calls: Sequence[ServiceCall]) -> str:
     """The sentence for calls that would change nothing ("The Kitchen Light is already off.")."""
     names = [_device(home, call.domain, call.entity_id) for call in calls]
-    states = {entity.state for call in calls if (entity := home.get(call.entity_id)) is not None}
+    states = {entity.state.replace("_", " ") for call in calls if (entity := home.get(call.entity_id)) is not None}
     plural = len(names) > 1 or sounds_plural(names[0])
     sentence = f"{_join(names)} {'are' if plural else 'is'} already {' or '.join(sorted(states))}."
     return sentence[:1].upper() + sentence[1:]

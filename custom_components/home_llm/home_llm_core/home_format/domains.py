@@ -252,11 +252,32 @@ _SETS_STATE = frozenset(
 )
 
 
+# Services that change nothing in these states, where the effect alone can't tell: a vacuum
+# sent home shows "returning" until it is "docked"; a playing player is on already.
+_ALREADY_IN = {
+    ("vacuum", "return_to_base"): frozenset({"docked"}),
+    ("vacuum", "start"): frozenset({"cleaning"}),
+    ("vacuum", "pause"): frozenset({"paused"}),
+    ("lawn_mower", "dock"): frozenset({"docked"}),
+    ("lawn_mower", "start_mowing"): frozenset({"mowing"}),
+    ("lawn_mower", "pause"): frozenset({"paused"}),
+    ("timer", "pause"): frozenset({"paused"}),
+    ("alarm_control_panel", "alarm_arm_home"): frozenset({"armed_home"}),
+    ("alarm_control_panel", "alarm_arm_away"): frozenset({"armed_away"}),
+    ("alarm_control_panel", "alarm_disarm"): frozenset({"disarmed"}),
+    ("media_player", "turn_on"): frozenset({"on", "playing", "paused", "idle", "buffering"}),
+}
+
+
 def changes_nothing(entity: Entity, call: ServiceCall) -> bool:
     """Whether the call only asks for the state the device is in ("turn off" on an off light),
     by the domain's own effect; calls with arguments, or whose effect isn't modelled, may change something."""
     domain = DOMAINS.get(call.domain)
-    if call.service not in _SETS_STATE or call.data or domain is None or domain.effect is None:
+    if call.data or domain is None:
+        return False
+    if (call.domain, call.service) in _ALREADY_IN:
+        return entity.state in _ALREADY_IN[(call.domain, call.service)]
+    if call.service not in _SETS_STATE or domain.effect is None:
         return False
     return apply_call(entity, call, 0).state == entity.state  # attributes: HA's off light lists brightness None
 
