@@ -779,6 +779,26 @@ def test_a_clause_acts_on_the_device_it_names_best() -> None:
     assert with_said_values(home, "close the master bedroom curtains", wrong) == [ModelCall("cover.close_cover", "cover.curtains")]
 
 
+def test_a_said_temperature_replaces_a_mode_call_that_changes_nothing() -> None:
+    """'Set the heating to 23' answered with heat mode on a thermostat already heating is a
+    temperature; a mode the thermostat isn't in, or a number out of its range, stays the model's."""
+    from home_llm_core.home_format.said_values import with_said_values
+
+    def said(state: str, text: str, call: ModelCall) -> ModelCall:
+        attributes = {"temperature": 20, "min_temp": 7, "max_temp": 35}
+        home = Home((Entity("climate.living", "Living Room Thermostat", state, attributes, "Living Room"),))
+        (out,) = with_said_values(home, text, [call])
+        return out
+
+    heat = ModelCall("climate.set_hvac_mode", "climate.living", {"hvac_mode": "heat"})
+    to_23 = ModelCall("climate.set_temperature", "climate.living", {"temperature": 23})
+    assert said("heat", "set the heating to 23", heat) == to_23
+    assert said("heat", "turn the heating up to 23 degrees", ModelCall("climate.turn_on", "climate.living")) == to_23
+    assert said("off", "set the heating to 23", heat) == heat
+    assert said("heat", "set the heating to 80", heat) == heat
+    assert said("heat", "set the heating to heat", heat) == heat
+
+
 def test_a_said_percentage_turns_a_call_into_its_domains_setter() -> None:
     from home_llm_core.home_format.said_values import with_said_values
 

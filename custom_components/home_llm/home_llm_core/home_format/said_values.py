@@ -194,6 +194,8 @@ def _with_values(
     call: ModelCall, clause: _Clause, entity: Entity | None, temperature_unit: str, colour_said: bool = True
 ) -> ModelCall:
     domain, _, service = call.service.partition(".")
+    if domain == "climate" and entity is not None and (temperature := _temperature_instead(entity, call, clause)) is not None:
+        return replace(call, service="climate.set_temperature", arguments={"temperature": temperature})
     takes = DOMAINS[domain].services.get(service) if domain in DOMAINS else None
     if takes == () and entity is not None and (setter := _setter_for(entity, service, clause)) is not None:
         service, takes = setter, DOMAINS[domain].services[setter]
@@ -283,6 +285,20 @@ def _setter_for(entity: Entity, service: str, clause: _Clause) -> str | None:
     if (service, value) in (("open_cover", 100), ("close_cover", 0)):
         return None
     return setter
+
+
+def _temperature_instead(entity: Entity, call: ModelCall, clause: _Clause) -> int | float | None:
+    """The temperature a clause says where the model wrote a mode or on call that changes
+    nothing: "set the heating to 23" answered with heat mode on a thermostat already heating."""
+    service = call.service.partition(".")[2]
+    mode = call.arguments.get("hvac_mode")
+    idle = (service == "set_hvac_mode" and mode == entity.state) or (service == "turn_on" and entity.state != "off")
+    low, high = entity.attributes.get("min_temp"), entity.attributes.get("max_temp")
+    said = set(clause.numbers.get("degrees", []) or clause.numbers.get("after_to", []))
+    if not idle or low is None or high is None or len(said) != 1:
+        return None
+    (value,) = said
+    return (int(value) if float(value).is_integer() else value) if low <= value <= high else None
 
 
 def _set_number(args: dict[str, Any], name: str, kind: str, clause: _Clause) -> None:
