@@ -647,6 +647,33 @@ async def test_answers_that_do_not_fit_the_command_are_asked_again_for_calls(
     assert 'ent-light ::= "bed_light"\n' in scripted_worker.requests[-1]["grammar"]
 
 
+async def test_a_call_that_changes_nothing_against_the_requests_words_is_asked_again(
+    hass: HomeAssistant, demo_home, scripted_worker, caplog
+) -> None:
+    """'Kill the kitchen lights' answered with turn on while they are on: the model meant to act,
+    so it is asked again for calls on those lights without that one; words that ask for the
+    state they are in keep the "already" answer."""
+    entry = home_llm_entry(prompt_preset="home_llm_v2", in_context_examples=0)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get("light.kitchen_lights").state == "on"
+
+    scripted_worker.replies = [call("light.turn_on", "light.kitchen_lights"), call("light.turn_off", "light.kitchen_lights")]
+    result = await ask(hass, "kill the kitchen lights")
+    assert hass.states.get("light.kitchen_lights").state == "off"
+    assert result.response.speech["plain"]["speech"] == "Turned off the Kitchen Lights."
+    again = scripted_worker.requests[-1]["grammar"]
+    assert again.startswith("root ::= calls\n") and "call-light-turn-on" not in again and "call-light-turn-off" in again
+    assert "calls that change nothing on a device the request asks the opposite state of" in caplog.text
+
+    scripted_worker.replies = [call("light.turn_off", "light.kitchen_lights")]
+    asked = len(scripted_worker.requests)
+    result = await ask(hass, "switch off the kitchen lights")
+    assert result.response.speech["plain"]["speech"] == "The Kitchen Lights are already off."
+    assert len(scripted_worker.requests) == asked + 1
+
+
 async def test_values_the_request_says_in_words_replace_the_models(
     hass: HomeAssistant, demo_home, scripted_worker, caplog
 ) -> None:

@@ -317,6 +317,43 @@ def test_the_act_grammar_admits_only_calls() -> None:
     assert grammar.startswith("root ::= calls\n") and "sentence" not in grammar
 
 
+def test_the_grammar_can_leave_out_one_service_on_one_device() -> None:
+    """The second ask after a call that changed nothing: the same device, any service but that one."""
+    from home_llm_core.home_format.relevance import keep_only
+
+    office = keep_only(FIXTURE_HOME, [FIXTURE_HOME.get("light.office"), FIXTURE_HOME.get("light.kitchen")])
+    grammar = build_grammar(office, calls_only=True, act=True, without={("light.turn_on", "light.office")})
+    turn_on = next(line for line in grammar.splitlines() if line.startswith("call-light-turn-on ::="))
+    turn_off = next(line for line in grammar.splitlines() if line.startswith("call-light-turn-off ::="))
+    assert "ent-light-turn-on" in turn_on and "ent-light ::=" in grammar and "ent-light " in turn_off
+    (allowed,) = [line for line in grammar.splitlines() if line.startswith("ent-light-turn-on ::=")]
+    assert '"kitchen"' in allowed and "office" not in allowed
+    # With no device left for the service, the service is gone.
+    alone = keep_only(FIXTURE_HOME, [FIXTURE_HOME.get("light.office")])
+    grammar = build_grammar(alone, calls_only=True, act=True, without={("light.turn_on", "light.office")})
+    assert "call-light-turn-on" not in grammar and "call-light-turn-off" in grammar
+
+
+@pytest.mark.parametrize(
+    ("request_text", "sentence", "opposite"),
+    [
+        ("bolt the patio door", "The Patio Door is already unlocked.", True),
+        ("kill the quiet hours now", "The Quiet Hours are already on.", True),
+        ("could you get the roman blind shut", "The Roman Blind is already open.", True),
+        # Words for no state, or for the one said ("up" is also "on": a garage door isn't on).
+        ("invert the reading lamp", "The Reading Lamp is already on.", False),
+        ("end playback on the smart display", "The Smart Display is already playing.", False),  # "on the"
+        ("pull up the garage door", "The Garage Door is already open.", False),
+        ("could you shut the toaster oven off", "The Toaster Oven is already off.", False),
+        ("bolt the patio door", "The Patio Door is on.", False),
+    ],
+)
+def test_a_request_that_asks_the_opposite_of_an_already_answer(request_text, sentence, opposite) -> None:
+    from home_llm_core.home_format.ask_back import asks_the_opposite
+
+    assert asks_the_opposite(sentence, request_text) is opposite
+
+
 def test_an_action_claimed_without_its_call_names_its_device() -> None:
     from home_llm_core.home_format.ask_back import claimed_device
 

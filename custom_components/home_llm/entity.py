@@ -105,6 +105,10 @@ _RULE_LOGS = {
         "replace its own: %r"
     ),
     "no_op_calls": "; calls that change nothing (the device is already in that state) are not run: %r",
+    "idle_calls": (
+        " with calls that change nothing on a device the request asks the opposite state of; asked again for "
+        "calls without them: %r"
+    ),
     "status_facts": (", a status answer whose device, state or value the home contradicts; the answer says the home's own: %r"),
 }
 

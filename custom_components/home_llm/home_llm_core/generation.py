@@ -38,7 +38,9 @@ action it says for the device's kind ("pause", "skip this song", "send it home")
 service. A call on one of several devices that share a name goes to the one the request's
 place, alias or speaker's area settles; with nothing to settle it, the reply asks which one
 (home_format/twins.py). Calls that would change nothing (turn off an off light) don't run; with
-none left the reply says the device is already so. Last, an answer in the data's status forms
+none left the reply says the device is already so, unless the request names the device and asks
+for the opposite state ("bolt the patio door" answered with unlock while it is unlocked): then the
+model is asked again for calls on that device, without those. Last, an answer in the data's status forms
 ("Yes, the Accent Light is off.", "The Desk Lamp is at 40%.") is held to the home: the device the
 request names, its real state or value, and yes or no for the state asked about
 (home_format/status.py).
@@ -62,6 +64,7 @@ from .home_format import (
 from .home_format.ask_back import (
     ANSWER_STARTS,
     NOT_FOUND_STARTS,
+    asks_the_opposite,
     baseless,
     claimed_device,
     false_already,
@@ -105,7 +108,9 @@ async def generate_reply(worker: Any, home: Home, request: ModelRequest, **sampl
             result = _twins_settled(home, request, result)
         else:
             result = await _checked_sentence(worker, home, request, result, sampling)
-    return _true_to_home(home, request, _without_no_ops(home, _with_said(home, request, result)))
+    result = _without_no_ops(home, _with_said(home, request, result))
+    result = await _idle_then_otherwise(worker, home, request, result, sampling)
+    return _true_to_home(home, request, result)
 
 
 # How the data's questions back begin ("Which kitchen light do you mean: ...?").
@@ -261,6 +266,35 @@ def _with_said(home: Home, request: ModelRequest, result: GenerationResult) -> G
     if said == calls:
         return result
     return GenerationResult(render_reply("", said, calls_only=True), {**result.stats, "said_values": result.text})
+
+
+async def _idle_then_otherwise(
+    worker: Any, home: Home, request: ModelRequest, result: GenerationResult, sampling: dict[str, Any]
+) -> GenerationResult:
+    """Calls that changed nothing on a device the request names and asks the opposite state of ("bolt
+    the patio door" answered with unlock while it is unlocked): the model meant to act but chose
+    the service that was done already. Asked again for calls on that device, without those."""
+    idle_text = result.stats.get("no_op_calls")
+    parsed = parse_reply(result.text)
+    if idle_text is None or parsed.calls:
+        return result
+    unfit = unfit_already(home, parsed.sentence, request.text, request.earlier)
+    # Only a device the request names, and words that ask for the opposite state ("bolt", "kill"):
+    # asked again over the devices a request merely points at ("let the light in here") or on
+    # words that ask for no state ("i can't hear the echo"), a model acts on the wrong thing.
+    if (
+        unfit is None
+        or not distinctive_words(unfit) & words(request.text)
+        or not asks_the_opposite(parsed.sentence, request.text)
+    ):
+        return result
+    idle = {(call.service, call.target) for call in parse_reply(idle_text).calls}
+    grammar = build_grammar(keep_only(home, [unfit]), calls_only=True, act=True, without=idle)
+    if "call ::=" not in grammar:
+        return result
+    again = await worker.generate(request.prompt, grammar=grammar, stop=list(request.stop), **sampling)
+    again = GenerationResult(again.text, {**result.stats, **again.stats, "idle_calls": idle_text})
+    return _without_no_ops(home, _with_said(home, request, again))
 
 
 def _true_to_home(home: Home, request: ModelRequest, result: GenerationResult) -> GenerationResult:

@@ -232,6 +232,26 @@ def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str
     return device if not holds or (claimed in _ASKS_FOR and not asked & wanted) else None
 
 
+# The state opposite each one an "already" answer may name.
+_OPPOSITE = {"on": "off", "open": "closed", "locked": "unlocked", "playing": "paused"}
+_OPPOSITE |= {after: before for before, after in _OPPOSITE.items()}
+
+
+def asks_the_opposite(sentence: str, request: str) -> bool:
+    """Whether the request's words ask for the state opposite the one an "already" answer names,
+    and not for that one ("bolt the patio door" answered "The Patio Door is already unlocked.")."""
+    said = _ALREADY.search(sentence)
+    opposite = _OPPOSITE.get(_words(said.group("state"))) if said is not None else None
+    if opposite is None:
+        return False
+    request_words = set(_words(request).split())
+
+    def asks(state: str) -> bool:
+        return bool(request_words & {word + ending for word in _ASKS_FOR[state] for ending in _INFLECTIONS})
+
+    return asks(opposite) and not asks(_OPPOSITE[opposite])
+
+
 def is_command(request: str) -> bool:
     """Whether the words ask for an action: no question and no never-mind."""
     first = next((w for w in _words(request).split() if w not in _FILLERS), None)

@@ -11,6 +11,7 @@ turns the lamp on, and "set the box fan to breeze" (no presets) into a preset on
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 
 from .home import Home
 from .reply import FENCE_CLOSE, FENCE_OPEN
@@ -52,11 +53,18 @@ def _rule_name(*parts: str) -> str:
 
 
 def build_grammar(
-    home: Home, *, compat: bool = False, calls_only: bool = False, act: bool = False, sentence_starts: tuple[str, ...] = ()
+    home: Home,
+    *,
+    compat: bool = False,
+    calls_only: bool = False,
+    act: bool = False,
+    sentence_starts: tuple[str, ...] = (),
+    without: Collection[tuple[str, str]] = (),
 ) -> str:
     """calls_only (v2): calls alone or a sentence alone; otherwise a sentence, then calls in a fence.
     act (v2): calls alone, no sentence (the home must have a device with a service).
-    sentence_starts: a sentence must begin with one of these (none: any sentence)."""
+    sentence_starts: a sentence must begin with one of these (none: any sentence).
+    without: (service, entity id) pairs the grammar doesn't admit ("light.turn_on" on a lit lamp)."""
     rules: dict[str, str] = {}
     kinds: set[str] = set()
     call_rules: list[str] = []
@@ -71,9 +79,15 @@ def build_grammar(
         # (worker.Drafter), and the service already decides the entity's domain.
         rules[entity_rule] = " | ".join(_literal(e.removeprefix(f"{domain}.")) for e in entity_ids)
         for service, args in services.items():
+            service_rule = entity_rule
+            if excluded := {e for called, e in without if called == f"{domain}.{service}"}:
+                if not (kept := [e for e in entity_ids if e not in excluded]):
+                    continue
+                service_rule = _rule_name("ent", domain, service)
+                rules[service_rule] = " | ".join(_literal(e.removeprefix(f"{domain}.")) for e in kept)
             pieces = [
                 _literal(f'{{"service": "{domain}.{service}", "target_device": "{domain}.'),
-                entity_rule,
+                service_rule,
                 _literal('"'),
             ]
             usable = True
