@@ -322,6 +322,7 @@ def test_no_held_out_template_reaches_training(data, piles) -> None:
     held_out = {t.id: t for t in piles.templates if t.holdout} | {c.id: c for c in piles.chitchat if c.holdout}
     train_ids = {i for r in data["train"] for i in r["template_id"].split("+")}
     assert not train_ids & set(held_out)
+
     # Nor their wording: no training sentence of the same intent reads like a held-out template
     # (allowing the fillers the generator adds around a request). Across intents the same words
     # may mean another thing: "set the radiator to away mode" (a preset) is not the held-out

@@ -813,7 +813,9 @@ def test_a_clause_acts_on_the_device_it_names_best() -> None:
     assert with_said_values(home, "Close the drapes, and open the Master Bedroom Shades", calls) == calls
     # Alone, the clause that names the curtains still decides their action.
     wrong = [ModelCall("cover.open_cover", "cover.curtains")]
-    assert with_said_values(home, "close the master bedroom curtains", wrong) == [ModelCall("cover.close_cover", "cover.curtains")]
+    assert with_said_values(home, "close the master bedroom curtains", wrong) == [
+        ModelCall("cover.close_cover", "cover.curtains")
+    ]
 
 
 def test_a_said_temperature_replaces_a_mode_call_that_changes_nothing() -> None:
