@@ -158,9 +158,10 @@ def with_said_values(home: Home, text: str, calls: Sequence[ModelCall]) -> list[
         entity = home.get(call.target)
         # An action only from the clause that names the device itself: "turn off the bedroom
         # humidifier and dim the lamp to 33" says nothing about turning off the bedroom's lamp.
-        named = _clause_of(home, entity, clauses, by_name=True) if entity is not None and entity.domain in DOMAINS else None
-        if named is not None and not _named_better(home, named, entity, targets):
-            call = _as_said_action(home, call, named, entity)
+        if entity is not None and entity.domain in DOMAINS:
+            named = _clause_of(home, entity, clauses, by_name=True)
+            if named is not None and not _named_better(home, named, entity, targets):
+                call = _as_said_action(home, call, named, entity)
         clause = _clause_of(home, entity, clauses)
         out.append(_with_values(call, clause, entity, home.temperature_unit, colour_said) if clause else call)
     return out
