@@ -227,7 +227,7 @@ def unfit_already(home: Home, sentence: str, request: str, earlier: Sequence[str
         return device if any(direction_said(request_words, kind) for kind in ("brightness", "temperature")) else None
     claimed, actual = _words(said.group("state")), _words(device.state)
     holds = actual.startswith(claimed) or claimed.startswith(actual) or (claimed == "on" and actual not in _NOT_ON)
-    wanted = {word + ending for word in _ASKS_FOR.get(claimed, ()) for ending in _INFLECTIONS}
+    wanted = _asking_for(claimed)
     asked = set(_words(" ".join((request, *earlier))).split())
     return device if not holds or (claimed in _ASKS_FOR and not asked & wanted) else None
 
@@ -245,11 +245,12 @@ def asks_the_opposite(sentence: str, request: str) -> bool:
     if opposite is None:
         return False
     request_words = set(_words(request).split())
+    return bool(request_words & _asking_for(opposite)) and not request_words & _asking_for(_OPPOSITE[opposite])
 
-    def asks(state: str) -> bool:
-        return bool(request_words & {word + ending for word in _ASKS_FOR[state] for ending in _INFLECTIONS})
 
-    return asks(opposite) and not asks(_OPPOSITE[opposite])
+def _asking_for(state: str) -> set[str]:
+    """The words, with their endings, that ask for a state ("locked": lock, bolted, securing, ...)."""
+    return {word + ending for word in _ASKS_FOR.get(state, ()) for ending in _INFLECTIONS}
 
 
 def is_command(request: str) -> bool:
