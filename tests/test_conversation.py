@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 from homeassistant.components import conversation
-from homeassistant.components.conversation.chat_log import ChatLogEventType, async_subscribe_chat_logs
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import area_registry as ar
+from homeassistant.helpers import chat_session, intent
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import floor_registry as fr
-from homeassistant.helpers import intent
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -233,20 +232,49 @@ async def test_risky_actions_run_at_once_when_the_option_is_off(hass: HomeAssist
 
 async def test_calls_and_results_are_recorded_in_the_chat_log(hass: HomeAssistant, scripted_agent) -> None:
     scripted_agent.replies = [reply("Closing.", call("cover.close_cover", "cover.hall_window"))]
-    captured = []
+    result = await ask(hass, "close the hall window")
+    with (
+        chat_session.async_get_chat_session(hass, result.conversation_id) as session,
+        conversation.async_get_chat_log(hass, session) as chat_log,
+    ):
+        contents = list(chat_log.content)
+    tool_calls = [c for c in contents if isinstance(c, conversation.AssistantContent) and c.tool_calls]
+    assert tool_calls[0].tool_calls[0].tool_name == "cover.close_cover"
+    assert tool_calls[0].tool_calls[0].tool_args == {"entity_id": "cover.hall_window"}
+    results = [c for c in contents if isinstance(c, conversation.ToolResultContent)]
+    assert results[0].tool_result == {"success": True, "error": None}
+    assert contents[-1].content == result.response.speech["plain"]["speech"] == "Closed the Hall Window."
 
-    def listener(conversation_id, event_type, data):
-        captured.append((event_type, data))
 
-    unsub = async_subscribe_chat_logs(hass, listener)
-    await ask(hass, "close the hall window")
-    unsub()
-    contents = [d["content"] for t, d in captured if t == ChatLogEventType.CONTENT_ADDED]
-    tool_calls = [c for c in contents if c.get("tool_calls")]
-    assert tool_calls[0]["tool_calls"][0].tool_name == "cover.close_cover"
-    assert tool_calls[0]["tool_calls"][0].tool_args == {"entity_id": "cover.hall_window"}
-    results = [c for c in contents if c.get("role") == "tool_result"]
-    assert results[0]["tool_result"] == {"success": True, "error": None}
+async def test_the_reply_streams_to_assist_a_sentence_at_a_time(hass: HomeAssistant, scripted_agent) -> None:
+    """As the Assist pipeline listens: the calls and their results, then the reply in sentences
+    (what a streaming text-to-speech engine is fed); the model's own sentence is not said when
+    the reply is composed."""
+    assert conversation.async_get_agent(hass, AGENT_ID).supports_streaming
+    # One call runs, one is refused: the reply is a confirmation and the refusal, two sentences.
+    scripted_agent.replies = [
+        reply(
+            "Turning on the coffee machine.", call("cover.close_cover", "cover.hall_window"), call("light.turn_on", "light.sauna")
+        )
+    ]
+    deltas: list[dict] = []
+    with (
+        chat_session.async_get_chat_session(hass) as session,
+        conversation.async_get_chat_log(hass, session, chat_log_delta_listener=lambda _log, delta: deltas.append(delta)),
+    ):
+        result = await conversation.async_converse(
+            hass, "close the hall window and the sauna", session.conversation_id, Context(), language="en", agent_id=AGENT_ID
+        )
+    speech = result.response.speech["plain"]["speech"]
+    assert speech.count(". ") >= 1 and "Hall Window" in speech
+    roles = [d.get("role") for d in deltas if "role" in d]
+    assert roles == ["assistant", "tool_result", "assistant"]
+    assert deltas[0]["tool_calls"][0].tool_name == "cover.close_cover" and "content" not in deltas[0]
+    assert deltas[1]["tool_result"] == {"success": True, "error": None}
+    pieces = [d["content"] for d in deltas if d.get("content")]
+    assert len(pieces) >= 2 and pieces[0].endswith(". ")
+    assert "".join(pieces) == speech
+    assert not any("coffee" in p for p in pieces)
 
 
 async def test_worker_failure_is_a_clear_error(hass: HomeAssistant, scripted_agent) -> None:

@@ -29,6 +29,8 @@ class HomeLLMConversationEntity(conversation.ConversationEntity, conversation.Ab
 
     # It controls devices, so "prefer handling commands locally" can sit in front of it.
     _attr_supported_features = conversation.ConversationEntityFeature.CONTROL
+    # The reply reaches Assist through the chat log's delta stream (entity.py's _async_record).
+    _attr_supports_streaming = True
     prompt_cache: PromptCacheWarmer | None = None
 
     async def async_added_to_hass(self) -> None:

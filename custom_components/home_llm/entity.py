@@ -4,7 +4,9 @@ and subentry) and the request loop that answers one message: build, generate, ac
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -148,7 +150,7 @@ class HomeLLMEntity(Entity):
         if pending and asked_at - pending.asked_at < CONFIRMATION_WINDOW_S:
             answer = yes_or_no(user_input.text)
             if answer is not None:  # anything else is a new request, and the question lapses
-                self._record(chat_log, await self._async_confirmed(pending, answer, user_input.context))
+                await self._async_record(chat_log, await self._async_confirmed(pending, answer, user_input.context))
                 return conversation.async_get_result_from_chat_log(user_input, chat_log)
         try:
             home, request = await self._async_build(user_input, chat_log, options)
@@ -169,7 +171,7 @@ class HomeLLMEntity(Entity):
                 translation_placeholders={"error": f"{type(err).__name__}: {err}"},
             )
             return _error_result(user_input, chat_log, str(failed))
-        self._record(chat_log, outcome)
+        await self._async_record(chat_log, outcome)
         return conversation.async_get_result_from_chat_log(user_input, chat_log)
 
     async def _async_build(
@@ -340,32 +342,41 @@ class HomeLLMEntity(Entity):
         results = await async_run_calls(self.hass, calls, context)
         return Outcome(interpretation, results, compose_reply(home, interpretation, results))
 
-    def _record(self, chat_log: conversation.ChatLog, outcome: Outcome) -> None:
-        """Add the calls, their results and the reply to the chat log (the Assist debug view shows them)."""
-        tool_calls = [
-            llm.ToolInput(tool_name=r.call.name, tool_args={"entity_id": r.call.entity_id, **r.call.data}, external=True)
-            for r in outcome.results
-        ]
-        if tool_calls:
-            chat_log.async_add_assistant_content_without_tools(
-                conversation.AssistantContent(
-                    agent_id=self.entity_id,
-                    content=outcome.interpretation.parsed.sentence or None,
-                    tool_calls=tool_calls,
-                )
-            )
-            for tool_call, call_result in zip(tool_calls, outcome.results, strict=True):
-                chat_log.async_add_assistant_content_without_tools(
-                    conversation.ToolResultContent(
-                        agent_id=self.entity_id,
-                        tool_call_id=tool_call.id,
-                        tool_name=tool_call.tool_name,
-                        tool_result={"success": call_result.ok, "error": call_result.error},
-                    )
-                )
-        chat_log.async_add_assistant_content_without_tools(
-            conversation.AssistantContent(agent_id=self.entity_id, content=outcome.reply)
-        )
+    async def _async_record(self, chat_log: conversation.ChatLog, outcome: Outcome) -> None:
+        """Add the calls, their results and the reply to the chat log as a stream: the Assist
+        debug view shows the calls, and Assist hears the reply a sentence at a time (a text-to-speech
+        engine that takes streamed text starts on the first sentence of a long reply)."""
+        async for _content in chat_log.async_add_delta_content_stream(self.entity_id, _deltas(outcome)):
+            pass
+
+
+_Delta = conversation.AssistantContentDeltaDict | conversation.ToolResultContentDeltaDict
+
+
+async def _deltas(outcome: Outcome) -> AsyncIterator[_Delta]:
+    """The outcome as chat log deltas: the calls that ran with their results, then the reply
+    sentence by sentence. The model's own sentence is left out: only the reply is to be said."""
+    tool_calls = [
+        llm.ToolInput(tool_name=r.call.name, tool_args={"entity_id": r.call.entity_id, **r.call.data}, external=True)
+        for r in outcome.results
+    ]
+    if tool_calls:
+        yield {"role": "assistant", "tool_calls": tool_calls}
+        for tool_call, call_result in zip(tool_calls, outcome.results, strict=True):
+            yield {
+                "role": "tool_result",
+                "tool_call_id": tool_call.id,
+                "tool_name": tool_call.tool_name,
+                "tool_result": {"success": call_result.ok, "error": call_result.error},
+            }
+    yield {"role": "assistant"}
+    for sentence in _SENTENCE_END.split(outcome.reply):
+        if sentence:
+            yield {"content": sentence}
+
+
+# Where a reply splits into the pieces that are streamed (the space stays with the sentence before).
+_SENTENCE_END = re.compile(r"(?<=[.!?] )")
 
 
 def _generation_failed(err: Exception) -> HomeAssistantError:
