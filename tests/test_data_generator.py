@@ -5,7 +5,6 @@ deterministic."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import string
@@ -105,47 +104,12 @@ def test_the_reply_carries_exactly_the_expected_calls(data) -> None:
 
 def test_no_call_categories_never_call(data) -> None:
     for record in _all(data):
-        if record["category"] == "refusal" and record["intent"].startswith("already") and record["expected_calls"]:
-            continue  # v2 training: calls that change nothing (the next test)
         if record["category"] in ("status", "refusal", "ambiguity", "chit_chat"):
             assert record["expected_calls"] == [], record["sentence"]
         elif record["category"] in ("single_device", "multi_device", "area"):
             assert record["expected_calls"], record["sentence"]
         if record["category"] == "multi_device":
             assert len({c["entity_id"] for c in record["expected_calls"]}) >= 2
-
-
-def test_v2_teaches_a_command_on_a_device_already_so_as_its_calls(data) -> None:
-    """In v2 training data a command whose devices are already in the asked state is written as
-    its calls; the agent runs none of them and says the devices are already so. Other formats
-    and the test split keep the sentence the user hears."""
-    from home_llm_core.generation import generate_reply
-
-    from .scripted_model import ScriptedWorker
-
-    already = [r for r in data["v2"] if r["intent"].startswith("already")]
-    # Not where the call would change something after all: climate.turn_on while cooling may heat.
-    idle = [r for r in already if r["expected_calls"]]
-    assert len(idle) >= 0.9 * len(already) > 10
-    for record in idle:  # as the agent answers the data's reply: no call, the "already" sentence
-        home, reply = Home.from_dict(record["home"]), record["messages"][-1]["content"]
-        request = home_format.build_request(
-            home,
-            record["sentence"],
-            now=datetime(2026, 1, 1),
-            chat_template="chatml",
-            preset="home_llm_v2",
-            user_area=record.get("satellite_area"),
-        )
-        agent = asyncio.run(generate_reply(ScriptedWorker(replies=[reply] * 4), home, request))
-        parsed = parse_reply(agent.text)
-        assert parsed.calls == [] and " already " in parsed.sentence, (record["sentence"], agent.text)
-    for split in ("train", "test", "v3"):
-        said = [r for r in data[split] if r["intent"].startswith("already")]
-        assert said and all(r["expected_calls"] == [] for r in said), split
-    test_v2 = _records(Config(seed=SEED, preset="home_llm_v2"), "test", 300)
-    assert [r for r in test_v2 if r["intent"].startswith("already")]
-    assert all(r["expected_calls"] == [] for r in test_v2 if r["intent"].startswith("already"))
 
 
 def _gbnf_to_regex(grammar: str) -> re.Pattern:

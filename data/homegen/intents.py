@@ -34,7 +34,6 @@ class Action:
     slots: dict[str, tuple[str, object]] = field(default_factory=dict)  # template slot -> (value kind, raw value)
     reply_value: str | None = None  # the value as a reply writes it ("40%")
     state_word: str | None = None  # the state an "already" refusal names ("on", "locked")
-    idle_call: ServiceCall | None = None  # already: the call asked for, which would change nothing
 
     @property
     def already(self) -> bool:
@@ -97,16 +96,12 @@ def _state_switch(name: str, service: str | dict[str, str], target_states: set[s
     """A command that puts a device in one state; `service` may differ by domain."""
 
     def plan(ctx: Context, device: Device) -> Action:
+        if device.state in target_states:
+            return Action(name, device, None, state_word=word)
         called = service if isinstance(service, str) else service[device.domain]
-        return _switch(name, device, called, device.state in target_states, word)
+        return Action(name, device, _call(device, called), state_word=word)
 
     return plan
-
-
-def _switch(name: str, device: Device, service: str, already: bool, word: str) -> Action:
-    """A command for one state: its call, or, when the device is already so, none (and the call kept as idle)."""
-    call = _call(device, service)
-    return Action(name, device, None, state_word=word, idle_call=call) if already else Action(name, device, call, state_word=word)
 
 
 # ---- capabilities read from attributes, as Home Assistant reports them --------------------
@@ -136,8 +131,12 @@ def _number(value: float) -> int | float:
 
 # ---- on, off, toggle -----------------------------------------------------------------------
 
-intent("on", ON_OFF_DOMAINS, 3)(lambda ctx, d: _switch("on", d, "turn_on", d.state != "off", "on"))
-intent("off", ON_OFF_DOMAINS, 3)(lambda ctx, d: _switch("off", d, "turn_off", d.state == "off", "off"))
+intent("on", ON_OFF_DOMAINS, 3)(
+    lambda ctx, d: Action("on", d, None if d.state != "off" else _call(d, "turn_on"), state_word="on")
+)
+intent("off", ON_OFF_DOMAINS, 3)(
+    lambda ctx, d: Action("off", d, None if d.state == "off" else _call(d, "turn_off"), state_word="off")
+)
 
 
 @intent("toggle", {"light", "switch", "input_boolean", "fan", "media_player", "cover"}, 0.6)
@@ -356,10 +355,18 @@ intent("water_heater_mode", {"water_heater"}, 0.8)(
 # ---- media players --------------------------------------------------------------------------
 
 intent("play", {"media_player"})(
-    lambda ctx, d: None if d.state in ("off", "on", "idle") else _switch("play", d, "media_play", d.state == "playing", "playing")
+    lambda ctx, d: (
+        None
+        if d.state in ("off", "on", "idle")
+        else Action("play", d, None if d.state == "playing" else _call(d, "media_play"), state_word="playing")
+    )
 )
 intent("pause", {"media_player"}, 1.2)(
-    lambda ctx, d: None if d.state in ("off", "on", "idle") else _switch("pause", d, "media_pause", d.state == "paused", "paused")
+    lambda ctx, d: (
+        None
+        if d.state in ("off", "on", "idle")
+        else Action("pause", d, None if d.state == "paused" else _call(d, "media_pause"), state_word="paused")
+    )
 )
 
 
@@ -408,7 +415,9 @@ intent("vacuum_stop", {"vacuum"}, 1.2)(
 )
 intent("vacuum_pause", {"vacuum"}, 1.2)(
     lambda ctx, d: (
-        None if d.state not in ("cleaning", "paused") else _switch("vacuum_pause", d, "pause", d.state == "paused", "paused")
+        None
+        if d.state not in ("cleaning", "paused")
+        else Action("vacuum_pause", d, None if d.state == "paused" else _call(d, "pause"), state_word="paused")
     )
 )
 intent("vacuum_dock", {"vacuum"})(_state_switch("vacuum_dock", "return_to_base", {"docked"}, "docked"))
@@ -437,7 +446,11 @@ intent("timer_cancel", {"timer"})(
     lambda ctx, d: Action("timer_cancel", d, _call(d, "cancel")) if d.state in ("active", "paused") else None
 )
 intent("timer_pause", {"timer"}, 1.2)(
-    lambda ctx, d: None if d.state == "idle" else _switch("timer_pause", d, "pause", d.state == "paused", "paused")
+    lambda ctx, d: (
+        None
+        if d.state == "idle"
+        else Action("timer_pause", d, None if d.state == "paused" else _call(d, "pause"), state_word="paused")
+    )
 )
 # ---- alarms and lawn mowers --------------------------------------------------------------------
 
@@ -448,7 +461,9 @@ intent("mower_start", {"lawn_mower"})(_state_switch("mower_start", "start_mowing
 intent("mower_dock", {"lawn_mower"})(_state_switch("mower_dock", "dock", {"docked"}, "docked"))
 intent("mower_pause", {"lawn_mower"}, 1.5)(
     lambda ctx, d: (
-        None if d.state not in ("mowing", "paused") else _switch("mower_pause", d, "pause", d.state == "paused", "paused")
+        None
+        if d.state not in ("mowing", "paused")
+        else Action("mower_pause", d, None if d.state == "paused" else _call(d, "pause"), state_word="paused")
     )
 )
 

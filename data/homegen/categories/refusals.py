@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from home_llm_core.home_format.colors import COLORS
-from home_llm_core.home_format.domains import changes_nothing
 
 from ..homes import CONTROLLABLE, Device
 from ..intents import INTENTS, Action, color_modes, colorful
@@ -83,19 +82,8 @@ def _already(r: Request) -> Example | None:
         text, values = r.words_for(template, action, device=ref.text)
         sentence = r.responder.say("refuse.already", name=action.device.name, state=action.state_word)
         turn = Turn(r.user_says(text, values), sentence, [], [template.id], [action.device.name_id])
-        return Example("refusal", f"already.{action.intent}", [_as_idle_calls(r, turn, [action])], r.home, r.satellite)
+        return Example("refusal", f"already.{action.intent}", [turn], r.home, r.satellite)
     return None
-
-
-def _as_idle_calls(r: Request, turn: Turn, actions: list[Action]) -> Turn:
-    """A command on devices already in the asked state, in the v2 format's training data: the
-    calls, as for any command. The agent runs none of them and says the devices are already so
-    (generation.py's calls that change nothing), so the model needn't read the state to choose
-    between acting and answering. The test split keeps the sentence: it is what the user hears."""
-    if not r.calls_only or r.view.is_test:
-        return turn
-    calls = [a.idle_call for a in actions if a.idle_call and changes_nothing(a.device.entity, a.idle_call)]
-    return replace(turn, sentence="", calls=calls) if len(calls) == len(actions) else turn
 
 
 def _cannot(r: Request) -> Example | None:
@@ -196,7 +184,7 @@ def _already_group(r: Request) -> Example | None:
             text, values = r.words_for(template, area=area_name, group=spoken)
             sentence = r.responder.say("refuse.already_group", group=spoken, area=area_name, state=planned[0].state_word)
             turn = Turn(r.user_says(text, values), sentence, [], [template.id], [m.name_id for m in members])
-            return Example("refusal", f"already_group.{intent}", [_as_idle_calls(r, turn, planned)], r.home, r.satellite)
+            return Example("refusal", f"already_group.{intent}", [turn], r.home, r.satellite)
     return None
 
 
