@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 from homeassistant.components import conversation
-from homeassistant.components.conversation.chat_log import ChatLogEventType, async_subscribe_chat_logs
 from homeassistant.components.conversation.const import DATA_COMPONENT
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, CoreState, HomeAssistant
-from homeassistant.helpers import intent
+from homeassistant.helpers import chat_session, intent
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 
@@ -57,28 +56,32 @@ async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home:
         data = data_of_270m(base)
     # Greedy decoding, so the model's choice is repeatable.
     entry = await _setup_real_agent(hass, data, **{CONF_TEMPERATURE: 0.0})
-    ran: list[str] = []
-    unsub = async_subscribe_chat_logs(
-        hass,
-        lambda _id, event, data: (
-            ran.extend(f"{c.tool_name} {c.tool_args['entity_id']}" for c in data.get("content", {}).get("tool_calls") or [])
-            if event == ChatLogEventType.CONTENT_ADDED
-            else None
-        ),
-    )
     try:
         assert hass.states.get("light.bed_light").state == "off"
         result = await _ask(hass, "turn on the Bed Light")
         speech = result.response.speech["plain"]["speech"]
-        assert ran == ["light.turn_on light.bed_light"], speech
+        assert _calls_in_chat_log(hass, result.conversation_id) == ["light.turn_on light.bed_light"], speech
         assert hass.states.get("light.bed_light").state == "on"
         assert result.response.response_type == intent.IntentResponseType.ACTION_DONE
         # Nothing else was touched.
         assert hass.states.get("cover.garage_door").state == "closed"
         assert hass.states.get("light.kitchen_lights").state == "on"
     finally:
-        unsub()
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+def _calls_in_chat_log(hass: HomeAssistant, conversation_id: str) -> list[str]:
+    """The calls the agent recorded (and ran) in the conversation's chat log."""
+    with (
+        chat_session.async_get_chat_session(hass, conversation_id) as session,
+        conversation.async_get_chat_log(hass, session) as chat_log,
+    ):
+        return [
+            f"{c.tool_name} {c.tool_args['entity_id']}"
+            for content in chat_log.content
+            if isinstance(content, conversation.AssistantContent)
+            for c in content.tool_calls or []
+        ]
 
 
 async def test_real_model_in_a_300_device_home(hass: HomeAssistant, demo_home: None) -> None:
