@@ -7,8 +7,10 @@ import shutil
 from unittest.mock import AsyncMock, patch
 
 import pytest
+from homeassistant.components import conversation
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import chat_session
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry, get_test_config_dir
 
@@ -117,3 +119,12 @@ def grammars():
     runner = GrammarRunner()
     yield runner
     runner.llm.close()
+
+
+def chat_log_content(hass: HomeAssistant, conversation_id: str) -> list[conversation.Content]:
+    """What a conversation's chat log holds (the agent streams into it, which raises no events)."""
+    with (
+        chat_session.async_get_chat_session(hass, conversation_id) as session,
+        conversation.async_get_chat_log(hass, session) as chat_log,
+    ):
+        return list(chat_log.content)

@@ -22,7 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.home_llm.const import CONF_CONFIRM_RISKY_ACTIONS, DOMAIN
 from home_llm_core.worker_client import WorkerCrashedError
 
-from .conftest import AGENT_ID, MODEL_SUBENTRY_ID, home_llm_entry
+from .conftest import AGENT_ID, MODEL_SUBENTRY_ID, chat_log_content, home_llm_entry
 
 TRANSLATIONS = Path(__file__).parents[1] / "custom_components" / "home_llm" / "translations" / "en.json"
 
@@ -233,11 +233,7 @@ async def test_risky_actions_run_at_once_when_the_option_is_off(hass: HomeAssist
 async def test_calls_and_results_are_recorded_in_the_chat_log(hass: HomeAssistant, scripted_agent) -> None:
     scripted_agent.replies = [reply("Closing.", call("cover.close_cover", "cover.hall_window"))]
     result = await ask(hass, "close the hall window")
-    with (
-        chat_session.async_get_chat_session(hass, result.conversation_id) as session,
-        conversation.async_get_chat_log(hass, session) as chat_log,
-    ):
-        contents = list(chat_log.content)
+    contents = chat_log_content(hass, result.conversation_id)
     tool_calls = [c for c in contents if isinstance(c, conversation.AssistantContent) and c.tool_calls]
     assert tool_calls[0].tool_calls[0].tool_name == "cover.close_cover"
     assert tool_calls[0].tool_calls[0].tool_args == {"entity_id": "cover.hall_window"}

@@ -15,7 +15,7 @@ from homeassistant.components import conversation
 from homeassistant.components.conversation.const import DATA_COMPONENT
 from homeassistant.components.homeassistant.exposed_entities import async_expose_entity
 from homeassistant.core import Context, CoreState, HomeAssistant
-from homeassistant.helpers import chat_session, intent
+from homeassistant.helpers import intent
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 
@@ -23,7 +23,7 @@ from custom_components.home_llm.const import BUNDLED_AGENT_OPTIONS, CONF_CONTEXT
 from custom_components.home_llm.model_files import data_of_270m
 from home_llm_core.defaults import BUNDLED_270M, BUNDLED_ADAPTER_FILE, assemble_270m_base
 
-from .conftest import AGENT_ID, home_llm_entry
+from .conftest import AGENT_ID, chat_log_content, home_llm_entry
 
 # A small exposed home keeps the prompt (and the test) short.
 EXPOSED = {"light.bed_light", "cover.garage_door"}
@@ -72,16 +72,12 @@ async def test_real_model_turns_on_the_bed_light(hass: HomeAssistant, demo_home:
 
 def _calls_in_chat_log(hass: HomeAssistant, conversation_id: str) -> list[str]:
     """The calls the agent recorded (and ran) in the conversation's chat log."""
-    with (
-        chat_session.async_get_chat_session(hass, conversation_id) as session,
-        conversation.async_get_chat_log(hass, session) as chat_log,
-    ):
-        return [
-            f"{c.tool_name} {c.tool_args['entity_id']}"
-            for content in chat_log.content
-            if isinstance(content, conversation.AssistantContent)
-            for c in content.tool_calls or []
-        ]
+    return [
+        f"{c.tool_name} {c.tool_args['entity_id']}"
+        for content in chat_log_content(hass, conversation_id)
+        if isinstance(content, conversation.AssistantContent)
+        for c in content.tool_calls or []
+    ]
 
 
 async def test_real_model_in_a_300_device_home(hass: HomeAssistant, demo_home: None) -> None:
