@@ -23,7 +23,8 @@ from home_llm_core.home_format.relative import AMOUNT_WORDS
 from home_llm_core.home_format.services import services_for
 from homegen.categories import CATEGORY_WEIGHTS
 from homegen.dataset import Config, category_schedule, generate
-from homegen.piles import load_piles
+from homegen.piles import load_piles, template_shapes
+from homegen.splits import view
 
 ROOT = Path(__file__).parents[1]
 TRAINING_PYTHON = ROOT / ".venv-training" / "bin" / "python"  # Python 3.11, no Home Assistant
@@ -371,6 +372,27 @@ def test_the_test_split_is_built_from_held_out_templates_and_layouts(data, piles
     heldout_names = {d.id for d in piles.devices if d.holdout}
     about_heldout = [r for r in data["test"] if set(r["name_ids"]) & heldout_names]
     assert len(about_heldout) > 0.4 * TEST_SIZE
+
+
+def test_training_clauses_and_follow_ups_are_also_made_from_its_one_device_requests(data, piles) -> None:
+    train, test = view(piles, "train"), view(piles, "test")
+    derived = [t for (_, form), ts in train._templates.items() for t in ts if "~" in t.id]
+    clauses = [t for t in derived if t.form == "clause"]
+    followups = [t for t in derived if t.form == "followup"]
+    assert len(clauses) > 100 and len(followups) > 100
+    said = {t.text for t in piles.templates if not t.holdout and t.form == "say"}
+    assert {t.text for t in clauses} <= said
+    assert not [t.text for t in clauses if t.text.split()[0] in {"can", "could", "please", "i", "{device}"}]
+    assert {"light it up", "can you turn it on"} <= {t.text for t in followups if t.intent == "on"}
+    assert "set its speed to {percentage}" in {t.text for t in followups}
+    assert not [t.text for t in followups if "{device}" in t.text or " it" not in f" {t.text}"]
+    held_out = {shape for t in piles.templates if t.holdout for shape in template_shapes(t.text)}
+    assert not [t.text for t in derived if template_shapes(t.text) & held_out]
+    # The test split is built from its own templates only.
+    assert not [t.id for ts in test._templates.values() for t in ts if "~" in t.id]
+    # And the training data uses them where several devices are asked for in one sentence.
+    multi = [r for r in data["train"] if r["category"] == "multi_device"]
+    assert sum("~clause" in r["template_id"] for r in multi) > 0.5 * len(multi)
 
 
 def test_every_template_group_has_held_out_and_seen_templates(piles) -> None:

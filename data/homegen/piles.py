@@ -170,7 +170,7 @@ def load_piles(language: str) -> Piles:
     return piles
 
 
-def _shapes(text: str) -> set[str]:
+def template_shapes(text: str) -> set[str]:
     """A template's wording with its slots blanked, with and without its optional amount:
     "set the {device} to {brightness}" and "set the {device} to {temperature}" read alike."""
     forms = (text.lower(), text.lower().replace("{amount}", ""))
@@ -185,11 +185,11 @@ def _check(piles: Piles) -> None:
     template_ids = [t.id for t in piles.templates]
     problems += [f"template {i} appears twice" for i in sorted({i for i in template_ids if template_ids.count(i) > 1})]
     problems += [f"template {t.id} has unknown form {t.form!r}" for t in piles.templates if t.form not in FORMS]
-    seen_shapes = {shape for t in piles.templates if not t.holdout for shape in _shapes(t.text)}
+    seen_shapes = {shape for t in piles.templates if not t.holdout for shape in template_shapes(t.text)}
     problems += [
         f"held-out template {t.id} {t.text!r} reads like a training template"
         for t in piles.templates
-        if t.holdout and _shapes(t.text) & seen_shapes
+        if t.holdout and template_shapes(t.text) & seen_shapes
     ]
     kinds = set(piles.area_names)
     for layout in piles.layouts:
