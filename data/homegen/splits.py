@@ -92,7 +92,10 @@ def view(piles: Piles, split: str) -> PileView:
 _NOT_A_CLAUSE_START = re.compile(r"^(can|could|would|will|please|i|i'd|i'm|we|we're|let's|\{device\})(?= |$)")
 # A phrasal verb's particle goes after "it" ("turn on the {device}" -> "turn it on"); a noun
 # after the device makes it a possessive ("set the {device} speed" -> "set its speed").
-_PHRASAL = re.compile(r"^((?:can you |please )?(?:turn|switch|power|shut|light|speed|slow|open|close|lock|fire|roll|draw)) (on|off|up|down|back) the \{device\}")
+_PHRASAL = re.compile(
+    r"^((?:can you |please )?(?:turn|switch|power|shut|light|speed|slow|open|close|lock|fire|roll|draw))"
+    r" (on|off|up|down|back) the \{device\}"
+)
 _OWNED = re.compile(r"the \{device\} (brightness|speed|volume|fan|humidity|color|colour|mode|preset|power)\b")
 # Questions, scenes and buttons: "it" would stand for a name the follow-up can't do without.
 _NO_FOLLOWUP = ("ask_", "activate", "press")
