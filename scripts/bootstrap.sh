@@ -57,6 +57,24 @@ build_python() {
   cd "$REPO_ROOT"
 }
 
+llama_cpp_cmake_args() {
+  # llama.cpp builds for the CPU it is built on (GGML_NATIVE), AMX included where the CPU reports
+  # it; on a Xeon VM whose CPU reports AMX the first decode then crashed (SIGSEGV). On x86-64 the
+  # instruction sets are named instead, from /proc/cpuinfo, without AMX. CMAKE_ARGS overrides.
+  [ "$(uname -m)" = x86_64 ] || return 0
+  local flags args="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" pair
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx512f:AVX512 avx512vbmi:AVX512_VBMI \
+              avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
+    case "$flags" in
+      *" ${pair%%:*} "*) args+=" -DGGML_${pair#*:}=ON" ;;
+      *) args+=" -DGGML_${pair#*:}=OFF" ;;
+    esac
+  done
+  echo "$args"
+}
+export CMAKE_ARGS="${CMAKE_ARGS:-$(llama_cpp_cmake_args)}"
+
 PYTHON="$(find_python || true)"
 if [ -z "$PYTHON" ]; then
   build_python
@@ -64,7 +82,7 @@ if [ -z "$PYTHON" ]; then
 fi
 
 # Rebuild the venv only when its interpreter or the requirements changed.
-stamp_of() { cat "$REPO_ROOT/requirements_test.txt"; "$PYTHON" -VV; }
+stamp_of() { cat "$REPO_ROOT/requirements_test.txt"; "$PYTHON" -VV; echo "$CMAKE_ARGS"; }
 want="$(stamp_of | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$VENV/.home-llm-stamp" ] || [ "$(cat "$VENV/.home-llm-stamp")" != "$want" ]; then
   log "installing Home Assistant, llama-cpp-python and test tools into $VENV (first time: ~7 minutes)"
