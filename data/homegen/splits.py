@@ -97,8 +97,8 @@ _PHRASAL = re.compile(
     r" (on|off|up|down|back) the \{device\}"
 )
 _OWNED = re.compile(r"the \{device\} (brightness|speed|volume|fan|humidity|color|colour|mode|preset|power)\b")
-# Questions, scenes and buttons: "it" would stand for a name the follow-up can't do without.
-_NO_FOLLOWUP = ("ask_", "activate", "press")
+# Scenes and buttons: "it" would stand for a name the follow-up can't do without.
+_NO_FOLLOWUP = ("activate", "press")
 
 
 def derived_templates(templates: list[Template]) -> list[Template]:
@@ -110,9 +110,7 @@ def derived_templates(templates: list[Template]) -> list[Template]:
     forms = {(t.intent, t.form, t.text) for t in templates}
     result = []
     for t in templates:
-        if t.form != "say" or "{device}" not in t.text or t.text.endswith("?"):
-            continue
-        if t.intent.startswith("ask_"):
+        if t.form != "say" or "{device}" not in t.text or t.text.endswith("?") or t.intent.startswith("ask_"):
             continue
         if not _NOT_A_CLAUSE_START.match(t.text) and (t.intent, "clause", t.text) not in forms:
             result.append(replace(t, id=f"{t.id}~clause", form="clause"))
