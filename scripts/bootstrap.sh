@@ -63,7 +63,7 @@ llama_cpp_cmake_args() {
   # instruction sets are named instead, from /proc/cpuinfo, without AMX. CMAKE_ARGS overrides.
   [ "$(uname -m)" = x86_64 ] || return 0
   local flags args="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" pair
-  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2 || true) "
   for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx512f:AVX512 avx512vbmi:AVX512_VBMI \
               avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
     case "$flags" in
