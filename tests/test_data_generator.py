@@ -287,6 +287,45 @@ def test_category_mix_matches_the_configured_shares(data) -> None:
         assert counts == Counter(category_schedule(Config(seed=SEED), split, size))
 
 
+def test_a_changed_share_changes_only_the_training_split(tmp_path: Path) -> None:
+    config = Config(seed=SEED, category_shares=(("refusal", 0.2), ("status", 0.15)))
+    counts = Counter(category_schedule(config, "train", 1000))
+    assert counts["refusal"] == 200 and counts["status"] == 150
+    # the other categories keep their relative shares: single_device 0.36 of 0.77 scaled to 0.65
+    assert counts["single_device"] == round(1000 * 0.36 * 0.65 / 0.77)
+    assert sum(counts.values()) == 1000
+
+    args = [sys.executable, "data/generate_data.py", "--train-size", "200", "--test-size", "60", "--workers", "1"]
+    subprocess.run([*args, "--out", str(tmp_path / "plain")], cwd=ROOT, capture_output=True, check=True)
+    changed = [*args, "--train-share", "refusal=0.5", "--out", str(tmp_path / "more")]
+    subprocess.run(changed, cwd=ROOT, capture_output=True, check=True)
+    assert (tmp_path / "more" / "test.jsonl").read_bytes() == (tmp_path / "plain" / "test.jsonl").read_bytes()
+    train = [json.loads(line) for line in (tmp_path / "more" / "train.jsonl").read_text().splitlines()]
+    assert Counter(r["category"] for r in train)["refusal"] == 100
+    assert json.loads((tmp_path / "more" / "stats.json").read_text())["train_shares"] == {"refusal": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("share", "message"),
+    [
+        ("refusals=0.2", "unknown categories ['refusals']"),
+        ("refusal=1", "at least 0 and below 1"),
+        ("refusal", "wants CATEGORY=SHARE"),
+    ],
+)
+def test_a_bad_share_is_refused_before_anything_is_written(tmp_path: Path, share: str, message: str) -> None:
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "data/generate_data.py", "--train-share", share, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0 and message in result.stderr
+    assert not out.exists()
+
+
 def test_every_service_of_the_format_is_taught(data) -> None:
     taught = {c["service"] for r in data["train"] for c in r["expected_calls"]}
     assert taught == {f"{d}.{s}" for d, services in home_format.SERVICES.items() for s in services}

@@ -356,7 +356,7 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _call_text(call: dict[str, Any]) -> str:
+def call_text(call: dict[str, Any]) -> str:
     data = call.get("data") or {}
     return f"{call['service']} {call['entity_id']}" + (f" {json.dumps(data)}" if data else "")
 
@@ -374,8 +374,8 @@ def format_confusions(records: list[dict[str, Any]], examples: int = 2) -> str:
     for kind, misses in sorted(by_kind.items(), key=lambda item: -len(item[1])):
         lines.append(f"  {len(misses):>4} ({len(misses) / max(scored, 1):.1%})  {kind}")
         for record in misses[:examples]:
-            expected = ", ".join(map(_call_text, record["expected"])) or "no action"
-            done = ", ".join(map(_call_text, record["calls"])) or repr(record["reply_sentence"])
+            expected = ", ".join(map(call_text, record["expected"])) or "no action"
+            done = ", ".join(map(call_text, record["calls"])) or repr(record["reply_sentence"])
             lines.append(f"          {record['sentence']!r}: expected {expected}; got {done}")
     return "\n".join(lines)
 

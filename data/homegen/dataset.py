@@ -39,15 +39,36 @@ class Config:
     # Requests that share one rendered home, written one after another (their prompts differ at
     # most in the last lines): training packs them, processing what they share once.
     requests_per_home: int = 1
+    # Shares of categories that differ from CATEGORY_WEIGHTS, e.g. (("refusal", 0.15),); the
+    # others keep their relative shares and all are scaled to sum to 1.
+    category_shares: tuple[tuple[str, float], ...] = ()
 
 
 # The v2 format has one reply style: the plain persona, always its first phrasing.
 PLAIN_PERSONA = "plain"
 
 
+def category_weights(config: Config) -> dict[str, float]:
+    """Each category's share of a split: CATEGORY_WEIGHTS with the config's changes, summing to 1."""
+    changed = dict(config.category_shares)
+    if not changed:
+        return dict(CATEGORY_WEIGHTS)
+    unknown = sorted(set(changed) - set(CATEGORY_WEIGHTS))
+    if unknown:
+        raise ValueError(f"unknown categories {unknown}; known: {sorted(CATEGORY_WEIGHTS)}")
+    if any(not 0 <= share < 1 for share in changed.values()):
+        raise ValueError(f"a category's share must be at least 0 and below 1: {changed}")
+    rest = 1 - sum(changed.values())
+    others = sum(w for c, w in CATEGORY_WEIGHTS.items() if c not in changed)
+    if rest <= 0 or others <= 0:
+        raise ValueError(f"the changed shares {changed} leave nothing for the other categories")
+    return {c: changed[c] if c in changed else w * rest / others for c, w in CATEGORY_WEIGHTS.items()}
+
+
 def category_schedule(config: Config, split: str, size: int) -> list[str]:
     """Exactly the configured share of each category (largest remainders), shuffled."""
-    quotas = {c: size * w for c, w in CATEGORY_WEIGHTS.items()}
+    weights = category_weights(config)
+    quotas = {c: size * w for c, w in weights.items()}
     counts = {c: int(q) for c, q in quotas.items()}
     for category in sorted(quotas, key=lambda c: counts[c] - quotas[c])[: size - sum(counts.values())]:
         counts[category] += 1
