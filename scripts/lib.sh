@@ -30,3 +30,43 @@ PY
   # Quiet unless it fails: setuptools warns about every editable install.
   "$1" -m pip install -q --no-deps -e "$REPO_ROOT" >/dev/null 2>&1 || "$1" -m pip install --no-deps -e "$REPO_ROOT"
 }
+
+# llama.cpp's build arguments for this CPU. Left to itself llama.cpp builds for the CPU it is built
+# on (GGML_NATIVE), AMX included where the CPU reports it; on a Xeon VM whose CPU reports AMX the
+# first decode then crashed (SIGSEGV). On x86-64 the instruction sets are named instead, from the
+# flags in $1 (default /proc/cpuinfo), without AMX.
+llama_cpp_cmake_args() {
+  [ "$(uname -m)" = x86_64 ] || return 0
+  local flags args="-DGGML_NATIVE=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" pair
+  flags=" $(grep -m1 '^flags' "${1:-/proc/cpuinfo}" 2>/dev/null | cut -d: -f2 || true) "
+  for pair in avx:AVX avx2:AVX2 fma:FMA f16c:F16C bmi2:BMI2 avx512f:AVX512 avx512vbmi:AVX512_VBMI \
+              avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16; do
+    case "$flags" in
+      *" ${pair%%:*} "*) args+=" -DGGML_${pair#*:}=ON" ;;
+      *) args+=" -DGGML_${pair#*:}=OFF" ;;
+    esac
+  done
+  echo "$args"
+}
+
+llama_cpp_version() { sed -n 's/^llama-cpp-python==\([^ ]*\).*/\1/p' "$REPO_ROOT/requirements_test.txt"; }
+
+# Where our llama-cpp-python wheel for interpreter $1 and $CMAKE_ARGS lives. pip's own wheel cache
+# is keyed by the source archive alone: it hands back a build made earlier with other CMAKE_ARGS,
+# maybe for another CPU (CI then crashed in llama.cpp's decode). Ours is keyed by the version, the
+# arguments and the interpreter.
+llama_cpp_wheel_dir() {
+  local key
+  key="$(printf '%s\n%s\n%s\n' "$(llama_cpp_version)" "${CMAKE_ARGS:-}" "$("$1" -VV)" | sha256sum | cut -c1-16)"
+  echo "$CACHE_DIR/wheels/llama-cpp-python-$(llama_cpp_version)-$key"
+}
+
+# Builds that wheel for interpreter $1 with the venv interpreter $2, unless it is there already.
+build_llama_cpp_wheel() {
+  local dir; dir="$(llama_cpp_wheel_dir "$1")"
+  ls "$dir"/llama_cpp_python-*.whl >/dev/null 2>&1 && return 0
+  printf '\033[1m[home-llm]\033[0m %s\n' "building llama-cpp-python (about 5 minutes) with CMAKE_ARGS=${CMAKE_ARGS:-}" >&2
+  rm -rf "$dir.tmp"
+  "$2" -m pip wheel -q --no-deps --no-cache-dir -w "$dir.tmp" "llama-cpp-python==$(llama_cpp_version)" >&2
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+}

@@ -96,5 +96,5 @@ def test_reports_of_different_case_files_are_refused(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="not of the same case file"):
         main([str(tmp_path / "a.json"), str(tmp_path / "b.json")])
     (tmp_path / "c.json").write_text("{not json")
-    with pytest.raises(SystemExit, match="c.json: not a readable report"):
+    with pytest.raises(SystemExit, match=r"c\.json: not a readable report"):
         main([str(tmp_path / "a.json"), str(tmp_path / "c.json")])
