@@ -18,7 +18,7 @@ from math import comb
 from pathlib import Path
 from typing import Any
 
-from training.evaluate_model import call_text
+from training.evaluate_model import outcome
 
 
 def mcnemar_p(gained: int, lost: int) -> float:
@@ -108,9 +108,7 @@ def format_comparison(result: dict[str, Any], base_name: str, cand_name: str, sh
         if cases and show:
             lines.append(f"\n{title}, first {min(show, len(cases))} of {len(cases)}:")
             for case in cases[:show]:
-                expected = ", ".join(map(call_text, case["expected"])) or "no action"
-                got = ", ".join(map(call_text, case["calls"])) or repr(case["reply_sentence"])
-                lines.append(f"  [{case['category']}] {case['sentence']!r}: expected {expected}; cand {got}")
+                lines.append(f"  [{case['category']}] {outcome(case, 'cand')}")
     return "\n".join(lines)
 
 

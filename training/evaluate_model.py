@@ -361,6 +361,13 @@ def call_text(call: dict[str, Any]) -> str:
     return f"{call['service']} {call['entity_id']}" + (f" {json.dumps(data)}" if data else "")
 
 
+def outcome(record: dict[str, Any], who: str) -> str:
+    """One case in a line: what was said, the calls expected, and what `who` did."""
+    expected = ", ".join(map(call_text, record["expected"])) or "no action"
+    done = ", ".join(map(call_text, record["calls"])) or repr(record["reply_sentence"])
+    return f"{record['sentence']!r}: expected {expected}; {who} {done}"
+
+
 def format_confusions(records: list[dict[str, Any]], examples: int = 2) -> str:
     """The most common kinds of miss, each with a few cases: what was said, expected, done."""
     by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -374,9 +381,7 @@ def format_confusions(records: list[dict[str, Any]], examples: int = 2) -> str:
     for kind, misses in sorted(by_kind.items(), key=lambda item: -len(item[1])):
         lines.append(f"  {len(misses):>4} ({len(misses) / max(scored, 1):.1%})  {kind}")
         for record in misses[:examples]:
-            expected = ", ".join(map(call_text, record["expected"])) or "no action"
-            done = ", ".join(map(call_text, record["calls"])) or repr(record["reply_sentence"])
-            lines.append(f"          {record['sentence']!r}: expected {expected}; got {done}")
+            lines.append(f"          {outcome(record, 'got')}")
     return "\n".join(lines)
 
 
